@@ -1,0 +1,4 @@
+//! das-forwarder: decrypts Amazon Aurora/RDS Database Activity Streams and
+//! forwards the activity events.
+
+pub mod esdk;
