@@ -16,6 +16,8 @@ mod gcm;
 pub mod header;
 mod keyring;
 mod suite;
+#[cfg(test)]
+mod tests;
 
 use zeroize::Zeroizing;
 
