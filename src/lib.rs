@@ -3,3 +3,4 @@
 
 pub mod das;
 pub mod esdk;
+pub mod keys;

@@ -72,7 +72,10 @@ struct RawRecord {
 
 /// Parses the inflated payload; heartbeats are counted and dropped.
 pub fn parse_record(json: &[u8], max_events: usize) -> Result<ActivityRecord, ActivityError> {
-    let raw: RawRecord = serde_json::from_slice(json).map_err(|e| ActivityError::NotJson(e.to_string()))?;
+    let raw: RawRecord = serde_json::from_slice(json).map_err(|e| {
+        // Only the position and category: the message could quote SQL text.
+        ActivityError::NotJson(format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()))
+    })?;
     match raw.kind.as_ref().and_then(Value::as_str) {
         Some(INNER_RECORD_TYPE) | None => {}
         Some(other) => return Err(ActivityError::WrongType(other.chars().take(64).collect())),

@@ -12,7 +12,7 @@ pub mod encrypt;
 mod body;
 mod error;
 mod footer;
-mod gcm;
+pub(crate) mod gcm;
 pub mod header;
 mod keyring;
 mod suite;
