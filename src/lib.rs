@@ -1,6 +1,12 @@
 //! das-forwarder: decrypts Amazon Aurora/RDS Database Activity Streams and
-//! forwards the activity events.
+//! forwards the activity events. See the README for the data flow.
 
+pub mod config;
 pub mod das;
+pub mod decode;
+pub mod error;
 pub mod esdk;
+pub mod handler;
 pub mod keys;
+pub mod output;
+pub mod sinks;

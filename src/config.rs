@@ -1,0 +1,193 @@
+//! One typed configuration, read once from the environment (the same in
+//! Lambda and in the CLI). Every variable is documented in the README table;
+//! a bad value fails at start with a message that names the variable.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyProviderKind {
+    Kms,
+    /// Demo and test only: a local master key file instead of KMS.
+    Local { master_key_file: PathBuf },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkKind {
+    File,
+    Stdout,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub key_provider: KeyProviderKind,
+    pub sinks: Vec<SinkKind>,
+    pub file_sink_dir: PathBuf,
+    /// Prefix of the partitioned output under the sink root (`S3_PREFIX`, default `das/`).
+    pub output_prefix: String,
+    pub quarantine_prefix: String,
+    pub resource_id: Option<String>,
+    pub cache_capacity: u64,
+    pub cache_ttl: Duration,
+    pub max_inflated_bytes: usize,
+    pub max_events_per_record: usize,
+    pub decrypt_concurrency: usize,
+    pub kms_timeout: Duration,
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error in {var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError { var, message: message.into() }
+}
+
+struct Env<F: Fn(&str) -> Option<String>>(F);
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    fn get(&self, var: &'static str) -> Option<String> {
+        (self.0)(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    fn number<T: std::str::FromStr + PartialOrd>(&self, var: &'static str, default: T, min: T, max: T) -> Result<T, ConfigError>
+    where
+        T: std::fmt::Display,
+    {
+        let Some(text) = self.get(var) else { return Ok(default) };
+        let n: T = text.parse().map_err(|_| err(var, format!("{text:?} is not a number")))?;
+        if n < min || n > max {
+            return Err(err(var, format!("{n} is outside {min}..={max}")));
+        }
+        Ok(n)
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `lookup` (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let env = Env(lookup);
+        let in_lambda = env.get("AWS_LAMBDA_RUNTIME_API").is_some();
+
+        let key_provider = match env.get("KEY_PROVIDER").as_deref().unwrap_or("kms") {
+            "kms" => KeyProviderKind::Kms,
+            "local" => KeyProviderKind::Local {
+                master_key_file: env
+                    .get("LOCAL_MASTER_KEY_FILE")
+                    .map(PathBuf::from)
+                    .ok_or_else(|| err("LOCAL_MASTER_KEY_FILE", "required when KEY_PROVIDER=local"))?,
+            },
+            other => return Err(err("KEY_PROVIDER", format!("{other:?} is not one of kms, local"))),
+        };
+
+        let mut sinks = Vec::new();
+        for name in env.get("SINKS").unwrap_or_else(|| "file".into()).split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let kind = match name {
+                "file" => SinkKind::File,
+                "stdout" => SinkKind::Stdout,
+                "s3" | "hec" | "webhook" => {
+                    return Err(err("SINKS", format!("sink {name:?} is not available in this build yet")));
+                }
+                other => return Err(err("SINKS", format!("{other:?} is not one of file, stdout"))),
+            };
+            if !sinks.contains(&kind) {
+                sinks.push(kind);
+            }
+        }
+        if sinks.is_empty() {
+            return Err(err("SINKS", "at least one sink is required"));
+        }
+
+        let default_dir = if in_lambda { "/tmp/das-forwarder" } else { "out" };
+        let prefix = |var: &'static str, default: &str| -> Result<String, ConfigError> {
+            let p = env.get(var).unwrap_or_else(|| default.to_owned());
+            if p.split('/').any(|seg| seg == "..") || p.starts_with('/') {
+                return Err(err(var, "must be a relative prefix without '..'"));
+            }
+            Ok(if p.is_empty() || p.ends_with('/') { p } else { format!("{p}/") })
+        };
+
+        let log_format = match env.get("LOG_FORMAT").as_deref() {
+            None => None,
+            Some("json") => Some(LogFormat::Json),
+            Some("text") => Some(LogFormat::Text),
+            Some(other) => return Err(err("LOG_FORMAT", format!("{other:?} is not one of json, text"))),
+        };
+
+        Ok(Config {
+            key_provider,
+            sinks,
+            file_sink_dir: PathBuf::from(env.get("FILE_SINK_DIR").unwrap_or_else(|| default_dir.into())),
+            output_prefix: prefix("S3_PREFIX", "das/")?,
+            quarantine_prefix: prefix("QUARANTINE_PREFIX", "quarantine/")?,
+            resource_id: match env.get("DAS_RESOURCE_ID") {
+                Some(id) => Some(
+                    crate::das::ResourceId::new(&id).map_err(|e| err("DAS_RESOURCE_ID", e.to_string()))?.as_str().to_owned(),
+                ),
+                None => None,
+            },
+            cache_capacity: env.number("DATA_KEY_CACHE_CAPACITY", 10_000, 1, 10_000_000)?,
+            cache_ttl: Duration::from_secs(env.number("DATA_KEY_CACHE_TTL_SECS", 3600, 1, 7 * 86_400)?),
+            max_inflated_bytes: env.number("MAX_INFLATED_BYTES", 64 << 20, 1 << 10, 1 << 30)?,
+            max_events_per_record: env.number("MAX_EVENTS_PER_RECORD", 100_000, 1, 10_000_000)?,
+            decrypt_concurrency: env.number("DECRYPT_CONCURRENCY", 32, 1, 1024)?,
+            kms_timeout: Duration::from_millis(env.number("KMS_TIMEOUT_MS", 5_000, 100, 60_000)?),
+            log_format,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.key_provider, KeyProviderKind::Kms);
+        assert_eq!(c.sinks, vec![SinkKind::File]);
+        assert_eq!((c.cache_capacity, c.cache_ttl.as_secs()), (10_000, 3600));
+        assert_eq!((c.output_prefix.as_str(), c.quarantine_prefix.as_str()), ("das/", "quarantine/"));
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        assert_eq!(cfg(&[("KEY_PROVIDER", "vault")]).unwrap_err().var, "KEY_PROVIDER");
+        assert_eq!(cfg(&[("KEY_PROVIDER", "local")]).unwrap_err().var, "LOCAL_MASTER_KEY_FILE");
+        assert_eq!(cfg(&[("SINKS", "file,kafka")]).unwrap_err().var, "SINKS");
+        assert_eq!(cfg(&[("DATA_KEY_CACHE_TTL_SECS", "soon")]).unwrap_err().var, "DATA_KEY_CACHE_TTL_SECS");
+        assert_eq!(cfg(&[("DATA_KEY_CACHE_CAPACITY", "0")]).unwrap_err().var, "DATA_KEY_CACHE_CAPACITY");
+        assert_eq!(cfg(&[("DAS_RESOURCE_ID", "mydb")]).unwrap_err().var, "DAS_RESOURCE_ID");
+        assert_eq!(cfg(&[("S3_PREFIX", "../x")]).unwrap_err().var, "S3_PREFIX");
+        let msg = cfg(&[("SINKS", "nope")]).unwrap_err().to_string();
+        assert!(msg.contains("SINKS"), "{msg}");
+    }
+
+    #[test]
+    fn sinks_list_and_prefix_normalisation() {
+        let c = cfg(&[("SINKS", "stdout, file,stdout"), ("S3_PREFIX", "audit")]).unwrap();
+        assert_eq!(c.sinks, vec![SinkKind::Stdout, SinkKind::File]);
+        assert_eq!(c.output_prefix, "audit/");
+    }
+}

@@ -1,0 +1,232 @@
+//! A Kinesis batch in, a `KinesisEventResponse` out. This is the only place
+//! that knows the Kinesis semantics. Every record ends in exactly one state:
+//!
+//! * **delivered**: decoded, and every sink took its events;
+//! * **quarantined**: failed permanently; stored with its reason code;
+//! * **reported**: listed in `batchItemFailures` for Kinesis to retry.
+//!
+//! The earliest transient failure (a key provider error, the quarantine
+//! store or a sink failing) is the *cut*: every record from the cut on is
+//! reported and nothing from it on is delivered or quarantined in this
+//! invocation, because Kinesis resumes from the earliest reported record.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
+use aws_lambda_events::event::streams::KinesisEventResponse;
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+use tracing::{error, info, warn};
+
+use crate::config::{Config, KeyProviderKind, SinkKind};
+use crate::decode::{decode, Decoded, Limits};
+use crate::error::Failure;
+use crate::keys::kms::KmsKeys;
+use crate::keys::local::LocalKeys;
+use crate::keys::{DataKeyCache, KeyProvider};
+use crate::output::encode;
+use crate::sinks::file::FileSink;
+use crate::sinks::quarantine::{FileQuarantine, QuarantineEntry, QuarantineStore};
+use crate::sinks::stdout::StdoutSink;
+use crate::sinks::{Fanout, OutputBatch, OutputRecord, Sink};
+
+pub struct Forwarder {
+    config: Config,
+    keys: DataKeyCache,
+    sinks: Fanout,
+    quarantine: Box<dyn QuarantineStore>,
+}
+
+/// What one invocation did; logged as one line and printed by `invoke`.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub records: usize,
+    pub delivered: usize,
+    pub quarantined: usize,
+    pub reported: usize,
+    pub events: usize,
+    pub heartbeats: usize,
+    pub quarantine_reasons: BTreeMap<&'static str, usize>,
+    pub key_provider_calls: u64,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    pub sink_errors: Vec<String>,
+    pub first_reported: Option<String>,
+}
+
+fn shard_of(record: &KinesisEventRecord) -> String {
+    record
+        .event_id
+        .as_deref()
+        .and_then(|id| id.split_once(':'))
+        .map(|(shard, _)| shard.to_owned())
+        .unwrap_or_else(|| "shardId-unknown".to_owned())
+}
+
+fn arrival_ms(record: &KinesisEventRecord) -> i64 {
+    record.kinesis.approximate_arrival_timestamp.0.timestamp_millis()
+}
+
+fn quarantine_entry(record: &KinesisEventRecord, reason: &'static str, detail: &str) -> QuarantineEntry {
+    QuarantineEntry {
+        reason,
+        detail: detail.to_owned(),
+        event_source_arn: record.event_source_arn.clone(),
+        event_id: record.event_id.clone(),
+        aws_region: record.aws_region.clone(),
+        shard_id: shard_of(record),
+        sequence_number: record.kinesis.sequence_number.clone(),
+        partition_key: record.kinesis.partition_key.clone(),
+        approximate_arrival_timestamp: arrival_ms(record) as f64 / 1000.0,
+        data: QuarantineEntry::encode_data(&record.kinesis.data.0),
+        forwarder_version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+impl Forwarder {
+    pub fn new(
+        config: Config,
+        provider: Arc<dyn KeyProvider>,
+        sinks: Vec<Box<dyn Sink>>,
+        quarantine: Box<dyn QuarantineStore>,
+    ) -> Forwarder {
+        let keys = DataKeyCache::new(provider, config.cache_capacity, config.cache_ttl);
+        Forwarder { config, keys, sinks: Fanout::new(sinks), quarantine }
+    }
+
+    /// Builds the key provider, sinks and quarantine the configuration names.
+    pub async fn from_config(config: Config) -> Result<Forwarder, String> {
+        let provider: Arc<dyn KeyProvider> = match &config.key_provider {
+            KeyProviderKind::Kms => {
+                let timeouts = aws_config::timeout::TimeoutConfig::builder().operation_timeout(config.kms_timeout).build();
+                let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await;
+                Arc::new(KmsKeys::new(aws_sdk_kms::Client::new(&sdk)))
+            }
+            KeyProviderKind::Local { master_key_file } => {
+                warn!(
+                    file = %master_key_file.display(),
+                    "KEY_PROVIDER=local: using a local master key instead of AWS KMS. For demos and tests only; never in production."
+                );
+                Arc::new(LocalKeys::from_file(master_key_file).map_err(|e| format!("LOCAL_MASTER_KEY_FILE: {e}"))?)
+            }
+        };
+        let sinks = config
+            .sinks
+            .iter()
+            .map(|kind| -> Box<dyn Sink> {
+                match kind {
+                    SinkKind::File => Box::new(FileSink::new(config.file_sink_dir.clone(), config.output_prefix.clone())),
+                    SinkKind::Stdout => Box::new(StdoutSink),
+                }
+            })
+            .collect();
+        let quarantine = Box::new(FileQuarantine::new(config.file_sink_dir.clone(), config.quarantine_prefix.clone()));
+        Ok(Forwarder::new(config, provider, sinks, quarantine))
+    }
+
+    pub fn key_provider_name(&self) -> &'static str {
+        self.keys.provider_name()
+    }
+
+    pub fn sink_names(&self) -> Vec<&'static str> {
+        self.sinks.names()
+    }
+
+    /// Processes one Kinesis batch.
+    pub async fn handle(&self, event: &KinesisEvent) -> (KinesisEventResponse, Summary) {
+        let records = &event.records;
+        let before = self.keys.stats();
+        let limits = Limits {
+            max_inflated_bytes: self.config.max_inflated_bytes,
+            max_events_per_record: self.config.max_events_per_record,
+        };
+        let resource_override = self.config.resource_id.as_deref();
+
+        // 1. Decode every record (key lookups run concurrently, order is kept).
+        let outcomes: Vec<Result<Decoded, Failure>> = stream::iter(records)
+            .map(|r| decode(&r.kinesis.data.0, r.event_source_arn.as_deref(), resource_override, &self.keys, limits))
+            .buffered(self.config.decrypt_concurrency)
+            .collect()
+            .await;
+        let mut cut = outcomes.iter().position(|o| matches!(o, Err(Failure::Transient(_)))).unwrap_or(records.len());
+        if let Some(Err(failure)) = outcomes.get(cut) {
+            error!(sequence_number = %records[cut].kinesis.sequence_number, cause = %failure, "record could not be decoded now; reporting it for retry");
+        }
+
+        // 2. Quarantine the permanent failures before the cut.
+        let (q_index, q_entries): (Vec<usize>, Vec<QuarantineEntry>) = outcomes[..cut]
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| match o {
+                Err(Failure::Permanent { code, detail }) => Some((i, quarantine_entry(&records[i], code, detail))),
+                _ => None,
+            })
+            .unzip();
+        for entry in &q_entries {
+            warn!(reason = entry.reason, detail = %entry.detail, sequence_number = %entry.sequence_number, "record quarantined");
+        }
+        if let Err((k, cause)) = self.quarantine.put(&q_entries).await {
+            error!(%cause, sequence_number = %q_entries[k].sequence_number, "quarantine write failed; reporting from this record");
+            cut = cut.min(q_index[k]);
+        }
+
+        // 3. Deliver the decoded records before the cut to every sink.
+        let mut batch = OutputBatch { shard_id: records.first().map(shard_of).unwrap_or_default(), records: Vec::new() };
+        let mut batch_index = Vec::new();
+        for (i, outcome) in outcomes[..cut].iter().enumerate() {
+            if let Ok(decoded) = outcome {
+                let events = encode(decoded, arrival_ms(&records[i]));
+                batch.records.push(OutputRecord { sequence_number: records[i].kinesis.sequence_number.clone(), events });
+                batch_index.push(i);
+            }
+        }
+        let sink_errors = self.sinks.deliver(&batch).await;
+        for e in &sink_errors {
+            error!(sink = e.sink, detail = %e.detail, "sink failed; reporting from its first undelivered record");
+        }
+        if let Some(first) = sink_errors.first() {
+            cut = cut.min(batch_index[first.first_undelivered]);
+        }
+
+        // 4. Account for every record and answer Kinesis.
+        let stats = self.keys.stats().since(&before);
+        let mut summary = Summary {
+            records: records.len(),
+            reported: records.len() - cut,
+            key_provider_calls: stats.provider_calls,
+            cache_hits: stats.cache_hits,
+            cache_misses: stats.cache_misses,
+            sink_errors: sink_errors.iter().map(|e| e.to_string()).collect(),
+            first_reported: records.get(cut).map(|r| r.kinesis.sequence_number.clone()),
+            ..Summary::default()
+        };
+        for outcome in &outcomes[..cut] {
+            match outcome {
+                Ok(d) => {
+                    summary.delivered += 1;
+                    summary.events += d.record.events.len();
+                    summary.heartbeats += d.record.heartbeats;
+                }
+                Err(f) => {
+                    summary.quarantined += 1;
+                    *summary.quarantine_reasons.entry(f.code()).or_default() += 1;
+                }
+            }
+        }
+        let mut response = KinesisEventResponse::default();
+        response.set_failures(records[cut..].iter().map(|r| r.kinesis.sequence_number.clone()));
+        info!(
+            records = summary.records,
+            delivered = summary.delivered,
+            quarantined = summary.quarantined,
+            reported = summary.reported,
+            events = summary.events,
+            heartbeats = summary.heartbeats,
+            key_provider_calls = summary.key_provider_calls,
+            cache_hits = summary.cache_hits,
+            "batch done"
+        );
+        (response, summary)
+    }
+}

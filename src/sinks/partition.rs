@@ -1,0 +1,110 @@
+//! The output layout shared by the file and S3 sinks:
+//! `<prefix>class_uid=6005/dt=YYYY-MM-DD/hour=HH/<shard>-<first seq>-<last seq>.ndjson`,
+//! by event time (UTC). Names derive from the input only, so a retried
+//! batch overwrites its objects instead of duplicating them.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Timelike};
+
+use super::OutputBatch;
+
+/// The events of one batch that fall into one hour partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partition<'a> {
+    /// Relative object key, e.g. `das/class_uid=6005/dt=2026-11-27/hour=01/shardId-0-495-497.ndjson`.
+    pub key: String,
+    /// Index (into the batch's records) of the first record with events here.
+    pub first_record: usize,
+    pub lines: Vec<&'a [u8]>,
+}
+
+impl Partition<'_> {
+    /// NDJSON body: every line followed by `\n`.
+    pub fn ndjson(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.lines.iter().map(|l| l.len() + 1).sum());
+        for line in &self.lines {
+            out.extend_from_slice(line);
+            out.push(b'\n');
+        }
+        out
+    }
+}
+
+/// `dt=YYYY-MM-DD/hour=HH` for an epoch-millisecond time (out-of-range times land in 1970).
+pub fn hour_path(time_ms: i64) -> String {
+    let t = DateTime::from_timestamp_millis(time_ms).unwrap_or_default();
+    format!("dt={:04}-{:02}-{:02}/hour={:02}", t.year(), t.month(), t.day(), t.hour())
+}
+
+/// Keeps shard ids and sequence numbers safe as path segments.
+pub fn path_safe(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+}
+
+/// Groups the batch into hour partitions, in key order.
+pub fn partition<'a>(batch: &'a OutputBatch, prefix: &str, extension: &str) -> Vec<Partition<'a>> {
+    struct Acc<'a> {
+        first: usize,
+        first_seq: &'a str,
+        last_seq: &'a str,
+        lines: Vec<&'a [u8]>,
+    }
+    let mut groups: BTreeMap<String, Acc<'a>> = BTreeMap::new();
+    for (i, record) in batch.records.iter().enumerate() {
+        for event in &record.events {
+            let acc = groups.entry(hour_path(event.time_ms)).or_insert_with(|| Acc {
+                first: i,
+                first_seq: &record.sequence_number,
+                last_seq: &record.sequence_number,
+                lines: Vec::new(),
+            });
+            acc.last_seq = &record.sequence_number;
+            acc.lines.push(&event.line);
+        }
+    }
+    let shard = path_safe(&batch.shard_id);
+    groups
+        .into_iter()
+        .map(|(hour, acc)| Partition {
+            key: format!(
+                "{prefix}class_uid=6005/{hour}/{shard}-{}-{}.{extension}",
+                path_safe(acc.first_seq),
+                path_safe(acc.last_seq)
+            ),
+            first_record: acc.first,
+            lines: acc.lines,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sinks::{EncodedEvent, OutputRecord};
+
+    fn ev(time_ms: i64, line: &str) -> EncodedEvent {
+        EncodedEvent { time_ms, line: line.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn groups_by_hour_with_input_derived_names() {
+        let h0 = 1_700_000_000_000; // 2023-11-14T22:13:20Z
+        let batch = OutputBatch {
+            shard_id: "shardId-000000000001".into(),
+            records: vec![
+                OutputRecord { sequence_number: "100".into(), events: vec![ev(h0, "a"), ev(h0 + 3_600_000, "b")] },
+                OutputRecord { sequence_number: "101".into(), events: vec![] },
+                OutputRecord { sequence_number: "102".into(), events: vec![ev(h0, "c")] },
+            ],
+        };
+        let parts = partition(&batch, "das/", "ndjson");
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].key, "das/class_uid=6005/dt=2023-11-14/hour=22/shardId-000000000001-100-102.ndjson");
+        assert_eq!(parts[0].ndjson(), b"a\nc\n");
+        assert_eq!(parts[1].key, "das/class_uid=6005/dt=2023-11-14/hour=23/shardId-000000000001-100-100.ndjson");
+        assert_eq!((parts[0].first_record, parts[1].first_record), (0, 0));
+        assert_eq!(partition(&batch, "das/", "ndjson"), parts, "deterministic");
+        assert_eq!(path_safe("../a/b"), "___a_b");
+    }
+}

@@ -1,0 +1,28 @@
+//! Prints every event as one NDJSON line on standard output.
+
+use std::io::Write;
+
+use futures::future::BoxFuture;
+
+use super::{OutputBatch, Sink, SinkError};
+
+pub struct StdoutSink;
+
+impl Sink for StdoutSink {
+    fn name(&self) -> &'static str {
+        "stdout"
+    }
+
+    fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<(), SinkError>> {
+        Box::pin(async move {
+            let mut out = std::io::stdout().lock();
+            for (i, record) in batch.records.iter().enumerate() {
+                for event in &record.events {
+                    let written = out.write_all(&event.line).and_then(|_| out.write_all(b"\n"));
+                    written.map_err(|e| SinkError { sink: "stdout", first_undelivered: i, detail: e.to_string() })?;
+                }
+            }
+            out.flush().map_err(|e| SinkError { sink: "stdout", first_undelivered: 0, detail: e.to_string() })
+        })
+    }
+}
