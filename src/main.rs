@@ -1,1 +1,125 @@
-fn main() {}
+//! The `das-forwarder` binary: the Lambda runtime when `AWS_LAMBDA_RUNTIME_API`
+//! is set, otherwise a CLI.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use clap::{Parser, Subcommand};
+use das_forwarder::cli::generate::{generate, GenerateOptions};
+use das_forwarder::cli::invoke::invoke;
+use das_forwarder::config::{Config, LogFormat};
+use das_forwarder::handler::Forwarder;
+use das_forwarder::keys::local::LocalKeys;
+use lambda_runtime::{service_fn, LambdaEvent};
+
+#[derive(Parser)]
+#[command(name = "das-forwarder", version, about = "Decrypts Aurora/RDS Database Activity Streams and forwards the events")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the Lambda handler on a Kinesis event file; prints the handler's JSON response.
+    Invoke {
+        /// A Kinesis event JSON file (the shape Lambda delivers).
+        #[arg(long)]
+        event: PathBuf,
+    },
+    /// Write a synthetic DAS Kinesis event encrypted for the local key provider.
+    Generate {
+        #[arg(long)]
+        out: PathBuf,
+        /// The local master key (as for KEY_PROVIDER=local).
+        #[arg(long, env = "LOCAL_MASTER_KEY_FILE")]
+        master_key_file: PathBuf,
+        #[arg(long, default_value_t = 12)]
+        records: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value = "cluster-DEMO4HNY5V4RRNPKKYB7ICFKE5")]
+        resource_id: String,
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+        #[arg(long, default_value = "123456789012")]
+        account: String,
+        /// Distinct data keys shared by the records.
+        #[arg(long, default_value_t = 3)]
+        data_keys: usize,
+        /// Event time of the first record, epoch milliseconds.
+        #[arg(long, default_value_t = 1_764_201_600_000)]
+        start_ms: i64,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().with_current_span(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn run_lambda(config: Config) -> Result<(), String> {
+    let forwarder = Arc::new(Forwarder::from_config(config).await?);
+    let handler = service_fn(move |event: LambdaEvent<KinesisEvent>| {
+        let forwarder = forwarder.clone();
+        async move {
+            let (response, _summary) = forwarder.handle(&event.payload).await;
+            Ok::<_, lambda_runtime::Error>(response)
+        }
+    });
+    lambda_runtime::run(handler).await.map_err(|e| e.to_string())
+}
+
+async fn run_cli(config: Config, command: Command) -> Result<(), String> {
+    match command {
+        Command::Invoke { event } => {
+            let forwarder = Forwarder::from_config(config).await?;
+            let (response, summary) = invoke(&forwarder, &event).await?;
+            eprintln!("summary: {}", serde_json::to_string(&summary).map_err(|e| e.to_string())?);
+            println!("{}", serde_json::to_string(&response).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        Command::Generate { out, master_key_file, records, seed, resource_id, region, account, data_keys, start_ms } => {
+            das_forwarder::das::ResourceId::new(&resource_id).map_err(|e| format!("--resource-id: {e}"))?;
+            let keys = LocalKeys::from_file(&master_key_file)?;
+            let opts = GenerateOptions { records, seed, resource_id, region, account, data_keys, start_ms };
+            let event = generate(&opts, &keys);
+            let text = serde_json::to_string_pretty(&event).map_err(|e| e.to_string())?;
+            std::fs::write(&out, text + "\n").map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+            eprintln!("wrote {} records to {}", records, out.display());
+            Ok(())
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    // Parse the command line before anything else so --help works without configuration.
+    let cli = if in_lambda { None } else { Some(Cli::parse()) };
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("das-forwarder: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(config.log_format.unwrap_or(if in_lambda { LogFormat::Json } else { LogFormat::Text }));
+    let result = match cli {
+        None => run_lambda(config).await,
+        Some(cli) => run_cli(config, cli.command).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("das-forwarder: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
