@@ -26,3 +26,47 @@ pub fn shared_vectors() -> Option<PathBuf> {
         None
     }
 }
+
+pub mod moto;
+
+/// Runs `das-forwarder invoke` with exactly `env` (plus PATH) and returns
+/// (response JSON, summary JSON, stderr).
+pub fn invoke(event: &std::path::Path, env: &[(&str, String)]) -> (serde_json::Value, serde_json::Value, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_das-forwarder"))
+        .args(["invoke", "--event"])
+        .arg(event)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("run das-forwarder");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "invoke failed: {stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let response = serde_json::from_str(stdout.lines().last().unwrap_or("")).expect("response JSON");
+    let summary = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("summary: "))
+        .map(|s| serde_json::from_str(s).unwrap())
+        .expect("summary line");
+    (response, summary, stderr)
+}
+
+/// Every NDJSON line in the files under `dir`.
+pub fn ndjson_under(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "ndjson") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                out.extend(text.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()));
+            }
+        }
+    }
+    out
+}

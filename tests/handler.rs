@@ -1,0 +1,260 @@
+//! The handler's record states on generated batches: delivered, quarantined
+//! (permanent errors, with reasons), reported (transient errors cut the batch).
+
+mod common;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use base64::Engine;
+use das_forwarder::cli::generate::{generate, GenerateOptions};
+use das_forwarder::config::Config;
+use das_forwarder::handler::Forwarder;
+use das_forwarder::keys::local::LocalKeys;
+use das_forwarder::keys::{KeyContext, KeyError, KeyProvider, WrappingKey};
+use das_forwarder::sinks::file::FileSink;
+use das_forwarder::sinks::quarantine::{FileQuarantine, QuarantineEntry, QuarantineStore};
+use das_forwarder::sinks::{OutputBatch, Sink, SinkError};
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+const MASTER: [u8; 32] = [5; 32];
+
+fn event(records: usize) -> KinesisEvent {
+    let opts = GenerateOptions {
+        records,
+        seed: 7,
+        resource_id: "cluster-TESTCLUSTER".into(),
+        region: "eu-west-1".into(),
+        account: "111122223333".into(),
+        data_keys: 3,
+        start_ms: 1_700_000_000_000,
+    };
+    serde_json::from_value(generate(&opts, &LocalKeys::new(MASTER))).unwrap()
+}
+
+fn config() -> Config {
+    Config::from_lookup(|_| None).unwrap()
+}
+
+/// Counts calls and fails (transiently) for chosen blobs.
+struct Flaky {
+    inner: LocalKeys,
+    fail_blob: Mutex<Option<Vec<u8>>>,
+    calls: AtomicUsize,
+}
+
+impl KeyProvider for Flaky {
+    fn decrypt<'a>(&'a self, blob: &'a [u8], ctx: KeyContext<'a>) -> BoxFuture<'a, Result<WrappingKey, KeyError>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.fail_blob.lock().unwrap().as_deref() == Some(blob) {
+            return Box::pin(async { Err(KeyError::Transient("ThrottlingException".into())) });
+        }
+        self.inner.decrypt(blob, ctx)
+    }
+    fn name(&self) -> &'static str {
+        "flaky"
+    }
+}
+
+fn flaky() -> Arc<Flaky> {
+    Arc::new(Flaky { inner: LocalKeys::new(MASTER), fail_blob: Mutex::new(None), calls: AtomicUsize::new(0) })
+}
+
+fn forwarder(dir: &Path, provider: Arc<dyn KeyProvider>, extra: Vec<Box<dyn Sink>>) -> Forwarder {
+    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(FileSink::new(dir.to_path_buf(), "das/".into()))];
+    sinks.extend(extra);
+    Forwarder::new(config(), provider, sinks, Box::new(FileQuarantine::new(dir.to_path_buf(), "quarantine/".into())))
+}
+
+fn record_json(ev: &KinesisEvent, i: usize) -> Value {
+    serde_json::from_slice(&ev.records[i].kinesis.data.0).unwrap()
+}
+
+fn set_record_json(ev: &mut KinesisEvent, i: usize, v: &Value) {
+    ev.records[i].kinesis.data.0 = serde_json::to_vec(v).unwrap();
+}
+
+/// Every NDJSON line under `dir/das`.
+fn output_lines(dir: &Path) -> Vec<Value> {
+    let mut lines = Vec::new();
+    for path in walk(&dir.join("das")) {
+        let text = std::fs::read_to_string(path).unwrap();
+        lines.extend(text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()));
+    }
+    lines
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn failures(resp: &aws_lambda_events::event::streams::KinesisEventResponse) -> Vec<String> {
+    resp.batch_item_failures.iter().map(|f| f.item_identifier.clone().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn clean_batch_is_delivered_with_one_key_call_per_data_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let provider = flaky();
+    let fwd = forwarder(dir.path(), provider.clone(), vec![]);
+    let ev = event(12);
+    let (resp, summary) = fwd.handle(&ev).await;
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!((summary.delivered, summary.quarantined, summary.reported), (12, 0, 0));
+    assert_eq!(provider.calls.load(Ordering::SeqCst), 3);
+    assert_eq!(output_lines(dir.path()).len(), summary.events);
+    assert!(summary.heartbeats > 0);
+    // A warm second invocation makes no key call at all.
+    let (_, again) = fwd.handle(&ev).await;
+    assert_eq!((again.key_provider_calls, again.cache_hits), (0, 12));
+    // The retried batch overwrote its files: still one copy of each event.
+    assert_eq!(output_lines(dir.path()).len(), summary.events);
+}
+
+#[tokio::test]
+async fn corrupted_record_in_the_middle_is_quarantined_and_the_rest_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ev = event(9);
+    let clean = event(9);
+    let mut rec = record_json(&ev, 4);
+    let mut msg = base64::engine::general_purpose::STANDARD.decode(rec["databaseActivityEvents"].as_str().unwrap()).unwrap();
+    let n = msg.len();
+    msg[n - 20] ^= 1; // inside the final frame's ciphertext
+    rec["databaseActivityEvents"] = base64::engine::general_purpose::STANDARD.encode(&msg).into();
+    set_record_json(&mut ev, 4, &rec);
+    ev.records[6].kinesis.data.0 = b"definitely not json".to_vec();
+
+    let fwd = forwarder(dir.path(), flaky(), vec![]);
+    let (resp, summary) = fwd.handle(&ev).await;
+    assert!(resp.batch_item_failures.is_empty(), "permanent errors are not reported");
+    assert_eq!((summary.delivered, summary.quarantined), (7, 2));
+    assert_eq!(summary.quarantine_reasons.get("esdk.frame_tag"), Some(&1));
+    assert_eq!(summary.quarantine_reasons.get("envelope.not_json"), Some(&1));
+
+    // The quarantine holds the records exactly as they arrived, with their reason.
+    let entries: Vec<Value> = walk(&dir.path().join("quarantine"))
+        .iter()
+        .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 2);
+    let bad = entries.iter().find(|e| e["reason"] == "esdk.frame_tag").unwrap();
+    assert_eq!(bad["sequenceNumber"], ev.records[4].kinesis.sequence_number.as_str());
+    let data = base64::engine::general_purpose::STANDARD.decode(bad["data"].as_str().unwrap()).unwrap();
+    assert_eq!(data, ev.records[4].kinesis.data.0);
+    assert!(bad["eventSourceARN"].as_str().unwrap().ends_with("aws-rds-das-cluster-TESTCLUSTER"));
+
+    // Delivered: exactly the events of the other records.
+    let ok_dir = tempfile::tempdir().unwrap();
+    let (_, clean_summary) = forwarder(ok_dir.path(), flaky(), vec![]).handle(&clean).await;
+    let expected = clean_summary.events;
+    let mut lost = Vec::new();
+    for i in [4usize, 6] {
+        let mut one = clean.clone();
+        one.records = vec![clean.records[i].clone()];
+        let d = tempfile::tempdir().unwrap();
+        lost.push(forwarder(d.path(), flaky(), vec![]).handle(&one).await.1.events);
+    }
+    assert_eq!(output_lines(dir.path()).len(), expected - lost.iter().sum::<usize>());
+}
+
+#[tokio::test]
+async fn transient_key_failure_reports_from_that_record_and_delivers_nothing_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ev = event(10);
+    ev.records[7].kinesis.data.0 = b"{}".to_vec(); // permanent, but after the cut
+    let provider = flaky();
+    // Records share data keys round-robin: make the key of records 2, 5 and 8 fail.
+    let blob = record_json(&ev, 5)["key"].as_str().unwrap().to_owned();
+    *provider.fail_blob.lock().unwrap() = Some(base64::engine::general_purpose::STANDARD.decode(blob).unwrap());
+    let fwd = forwarder(dir.path(), provider.clone(), vec![]);
+    let (resp, summary) = fwd.handle(&ev).await;
+    let seqs: Vec<String> = ev.records.iter().map(|r| r.kinesis.sequence_number.clone()).collect();
+    // Data key 2 serves records 2, 5, 8: record 2 is the first to fail.
+    assert_eq!(failures(&resp), seqs[2..].to_vec());
+    assert_eq!(summary.first_reported.as_deref(), Some(seqs[2].as_str()));
+    assert_eq!((summary.delivered, summary.quarantined, summary.reported), (2, 0, 8));
+    assert!(walk(&dir.path().join("quarantine")).is_empty(), "nothing after the cut is quarantined");
+
+    // Kinesis retries from the reported record; with KMS back everything goes through once.
+    *provider.fail_blob.lock().unwrap() = None;
+    let mut retry = ev.clone();
+    retry.records = ev.records[2..].to_vec();
+    let (resp, summary) = fwd.handle(&retry).await;
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!((summary.delivered, summary.quarantined), (7, 1));
+}
+
+struct FailingSink {
+    from: usize,
+}
+
+impl Sink for FailingSink {
+    fn name(&self) -> &'static str {
+        "failing"
+    }
+    fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<(), SinkError>> {
+        let from = self.from.min(batch.records.len().saturating_sub(1));
+        Box::pin(async move { Err(SinkError { sink: "failing", first_undelivered: from, detail: "503".into() }) })
+    }
+}
+
+#[tokio::test]
+async fn sink_failure_reports_from_its_first_undelivered_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ev = event(6);
+    ev.records[1].kinesis.data.0 = b"[]".to_vec(); // quarantined: not part of the sink batch
+    let fwd = forwarder(dir.path(), flaky(), vec![Box::new(FailingSink { from: 2 })]);
+    let (resp, summary) = fwd.handle(&ev).await;
+    // Sink batch = records 0, 2, 3, 4, 5; its index 2 is Kinesis record 3.
+    let seqs: Vec<String> = ev.records.iter().map(|r| r.kinesis.sequence_number.clone()).collect();
+    assert_eq!(failures(&resp), seqs[3..].to_vec());
+    assert_eq!((summary.delivered, summary.quarantined, summary.reported), (2, 1, 3));
+    assert_eq!(summary.sink_errors.len(), 1);
+}
+
+struct BrokenQuarantine;
+
+impl QuarantineStore for BrokenQuarantine {
+    fn put<'a>(&'a self, entries: &'a [QuarantineEntry]) -> BoxFuture<'a, Result<(), (usize, String)>> {
+        Box::pin(async move { if entries.is_empty() { Ok(()) } else { Err((0, "disk full".into())) } })
+    }
+}
+
+#[tokio::test]
+async fn quarantine_write_failure_reports_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ev = event(5);
+    ev.records[3].kinesis.data.0 = b"nope".to_vec();
+    let sinks: Vec<Box<dyn Sink>> = vec![Box::new(FileSink::new(dir.path().to_path_buf(), "das/".into()))];
+    let fwd = Forwarder::new(config(), flaky(), sinks, Box::new(BrokenQuarantine));
+    let (resp, summary) = fwd.handle(&ev).await;
+    assert_eq!(failures(&resp), vec![ev.records[3].kinesis.sequence_number.clone(), ev.records[4].kinesis.sequence_number.clone()]);
+    assert_eq!((summary.delivered, summary.quarantined, summary.reported), (3, 0, 2));
+}
+
+#[tokio::test]
+async fn wrong_resource_is_a_permanent_key_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ev = event(3);
+    for r in &mut ev.records {
+        r.event_source_arn = Some("arn:aws:kinesis:eu-west-1:111122223333:stream/aws-rds-das-cluster-OTHER".into());
+    }
+    let (resp, summary) = forwarder(dir.path(), flaky(), vec![]).handle(&ev).await;
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!(summary.quarantine_reasons.get("local.invalid_ciphertext"), Some(&3));
+}
