@@ -9,7 +9,9 @@ use std::time::Duration;
 pub enum KeyProviderKind {
     Kms,
     /// Demo and test only: a local master key file instead of KMS.
-    Local { master_key_file: PathBuf },
+    Local {
+        master_key_file: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,10 +62,13 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         (self.0)(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
     }
 
-    fn number<T: std::str::FromStr + PartialOrd>(&self, var: &'static str, default: T, min: T, max: T) -> Result<T, ConfigError>
-    where
-        T: std::fmt::Display,
-    {
+    fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
+        &self,
+        var: &'static str,
+        default: T,
+        min: T,
+        max: T,
+    ) -> Result<T, ConfigError> {
         let Some(text) = self.get(var) else { return Ok(default) };
         let n: T = text.parse().map_err(|_| err(var, format!("{text:?} is not a number")))?;
         if n < min || n > max {
@@ -96,7 +101,9 @@ impl Config {
         };
 
         let mut sinks = Vec::new();
-        for name in env.get("SINKS").unwrap_or_else(|| "file".into()).split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        for name in
+            env.get("SINKS").unwrap_or_else(|| "file".into()).split(',').map(str::trim).filter(|s| !s.is_empty())
+        {
             let kind = match name {
                 "file" => SinkKind::File,
                 "stdout" => SinkKind::Stdout,
@@ -137,7 +144,10 @@ impl Config {
             quarantine_prefix: prefix("QUARANTINE_PREFIX", "quarantine/")?,
             resource_id: match env.get("DAS_RESOURCE_ID") {
                 Some(id) => Some(
-                    crate::das::ResourceId::new(&id).map_err(|e| err("DAS_RESOURCE_ID", e.to_string()))?.as_str().to_owned(),
+                    crate::das::ResourceId::new(&id)
+                        .map_err(|e| err("DAS_RESOURCE_ID", e.to_string()))?
+                        .as_str()
+                        .to_owned(),
                 ),
                 None => None,
             },

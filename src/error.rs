@@ -12,7 +12,10 @@ use crate::keys::KeyError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
     /// `code` is part of the interface (documented, used in quarantine entries and metrics).
-    Permanent { code: &'static str, detail: String },
+    Permanent {
+        code: &'static str,
+        detail: String,
+    },
     Transient(String),
 }
 

@@ -99,8 +99,10 @@ impl Forwarder {
     pub async fn from_config(config: Config) -> Result<Forwarder, String> {
         let provider: Arc<dyn KeyProvider> = match &config.key_provider {
             KeyProviderKind::Kms => {
-                let timeouts = aws_config::timeout::TimeoutConfig::builder().operation_timeout(config.kms_timeout).build();
-                let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await;
+                let timeouts =
+                    aws_config::timeout::TimeoutConfig::builder().operation_timeout(config.kms_timeout).build();
+                let sdk =
+                    aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await;
                 Arc::new(KmsKeys::new(aws_sdk_kms::Client::new(&sdk)))
             }
             KeyProviderKind::Local { master_key_file } => {
@@ -116,7 +118,9 @@ impl Forwarder {
             .iter()
             .map(|kind| -> Box<dyn Sink> {
                 match kind {
-                    SinkKind::File => Box::new(FileSink::new(config.file_sink_dir.clone(), config.output_prefix.clone())),
+                    SinkKind::File => {
+                        Box::new(FileSink::new(config.file_sink_dir.clone(), config.output_prefix.clone()))
+                    }
                     SinkKind::Stdout => Box::new(StdoutSink),
                 }
             })
@@ -172,12 +176,15 @@ impl Forwarder {
         }
 
         // 3. Deliver the decoded records before the cut to every sink.
-        let mut batch = OutputBatch { shard_id: records.first().map(shard_of).unwrap_or_default(), records: Vec::new() };
+        let mut batch =
+            OutputBatch { shard_id: records.first().map(shard_of).unwrap_or_default(), records: Vec::new() };
         let mut batch_index = Vec::new();
         for (i, outcome) in outcomes[..cut].iter().enumerate() {
             if let Ok(decoded) = outcome {
                 let events = encode(decoded, arrival_ms(&records[i]));
-                batch.records.push(OutputRecord { sequence_number: records[i].kinesis.sequence_number.clone(), events });
+                batch
+                    .records
+                    .push(OutputRecord { sequence_number: records[i].kinesis.sequence_number.clone(), events });
                 batch_index.push(i);
             }
         }

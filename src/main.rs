@@ -15,7 +15,11 @@ use das_forwarder::keys::local::LocalKeys;
 use lambda_runtime::{service_fn, LambdaEvent};
 
 #[derive(Parser)]
-#[command(name = "das-forwarder", version, about = "Decrypts Aurora/RDS Database Activity Streams and forwards the events")]
+#[command(
+    name = "das-forwarder",
+    version,
+    about = "Decrypts Aurora/RDS Database Activity Streams and forwards the events"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -85,7 +89,17 @@ async fn run_cli(config: Config, command: Command) -> Result<(), String> {
             println!("{}", serde_json::to_string(&response).map_err(|e| e.to_string())?);
             Ok(())
         }
-        Command::Generate { out, master_key_file, records, seed, resource_id, region, account, data_keys, start_ms } => {
+        Command::Generate {
+            out,
+            master_key_file,
+            records,
+            seed,
+            resource_id,
+            region,
+            account,
+            data_keys,
+            start_ms,
+        } => {
             das_forwarder::das::ResourceId::new(&resource_id).map_err(|e| format!("--resource-id: {e}"))?;
             let keys = LocalKeys::from_file(&master_key_file)?;
             let opts = GenerateOptions { records, seed, resource_id, region, account, data_keys, start_ms };

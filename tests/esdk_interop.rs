@@ -43,7 +43,8 @@ fn tampering_any_byte_of_official_messages_is_rejected() {
         let msg = b64(case["ciphertext_b64"].as_str().unwrap());
         // Every byte of small messages; a stride through the big ones, plus header and tail.
         let stride = if msg.len() > 2048 { 7 } else { 1 };
-        let positions = (0..msg.len()).step_by(stride).chain(0..msg.len().min(400)).chain(msg.len().saturating_sub(200)..msg.len());
+        let positions =
+            (0..msg.len()).step_by(stride).chain(0..msg.len().min(400)).chain(msg.len().saturating_sub(200)..msg.len());
         for i in positions {
             let mut bad = msg.clone();
             bad[i] ^= 0x80;

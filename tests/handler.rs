@@ -132,7 +132,8 @@ async fn corrupted_record_in_the_middle_is_quarantined_and_the_rest_delivered() 
     let mut ev = event(9);
     let clean = event(9);
     let mut rec = record_json(&ev, 4);
-    let mut msg = base64::engine::general_purpose::STANDARD.decode(rec["databaseActivityEvents"].as_str().unwrap()).unwrap();
+    let mut msg =
+        base64::engine::general_purpose::STANDARD.decode(rec["databaseActivityEvents"].as_str().unwrap()).unwrap();
     let n = msg.len();
     msg[n - 20] ^= 1; // inside the final frame's ciphertext
     rec["databaseActivityEvents"] = base64::engine::general_purpose::STANDARD.encode(&msg).into();
@@ -231,7 +232,13 @@ struct BrokenQuarantine;
 
 impl QuarantineStore for BrokenQuarantine {
     fn put<'a>(&'a self, entries: &'a [QuarantineEntry]) -> BoxFuture<'a, Result<(), (usize, String)>> {
-        Box::pin(async move { if entries.is_empty() { Ok(()) } else { Err((0, "disk full".into())) } })
+        Box::pin(async move {
+            if entries.is_empty() {
+                Ok(())
+            } else {
+                Err((0, "disk full".into()))
+            }
+        })
     }
 }
 
@@ -243,7 +250,10 @@ async fn quarantine_write_failure_reports_the_record() {
     let sinks: Vec<Box<dyn Sink>> = vec![Box::new(FileSink::new(dir.path().to_path_buf(), "das/".into()))];
     let fwd = Forwarder::new(config(), flaky(), sinks, Box::new(BrokenQuarantine));
     let (resp, summary) = fwd.handle(&ev).await;
-    assert_eq!(failures(&resp), vec![ev.records[3].kinesis.sequence_number.clone(), ev.records[4].kinesis.sequence_number.clone()]);
+    assert_eq!(
+        failures(&resp),
+        vec![ev.records[3].kinesis.sequence_number.clone(), ev.records[4].kinesis.sequence_number.clone()]
+    );
     assert_eq!((summary.delivered, summary.quarantined, summary.reported), (3, 0, 2));
 }
 

@@ -38,7 +38,12 @@ fn env(moto: &Moto, out: &Path, extra: &[(&'static str, &str)]) -> Vec<(&'static
 }
 
 fn failures(response: &Value) -> Vec<String> {
-    response["batchItemFailures"].as_array().unwrap().iter().map(|f| f["itemIdentifier"].as_str().unwrap().to_owned()).collect()
+    response["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// Checks that every expected non-heartbeat event of the non-corrupt records is in the output exactly once.
@@ -60,7 +65,8 @@ fn assert_every_event_once(expected: &Value, lines: &[Value]) {
 fn rds_format_batch_decrypts_through_kms_and_a_corrupt_record_is_quarantined() {
     let moto = Moto::start();
     let tmp = tempfile::tempdir().unwrap();
-    let (event, expected) = rds_batch(&moto, tmp.path(), &["--records", "12", "--engine", "mixed", "--corrupt-index", "5"]);
+    let (event, expected) =
+        rds_batch(&moto, tmp.path(), &["--records", "12", "--engine", "mixed", "--corrupt-index", "5"]);
     let out = tmp.path().join("out");
     let (response, summary, stderr) = invoke(&event, &env(&moto, &out, &[]));
     assert_eq!(failures(&response), Vec::<String>::new(), "{stderr}");

@@ -74,7 +74,8 @@ const MY_STATEMENTS: [(&str, &str, &str); 4] = [
 
 fn pg_event(d: &mut Drbg, t: i64, stmt_id: usize) -> Value {
     let user = USERS[d.below(USERS.len())];
-    let (session, pid) = (format!("{:x}.{:x}", 0x5ce7_0000 + d.below(0xffff), d.below(0xffff)), 20_000 + d.below(10_000));
+    let (session, pid) =
+        (format!("{:x}.{:x}", 0x5ce7_0000 + d.below(0xffff), d.below(0xffff)), 20_000 + d.below(10_000));
     let base = json!({
         "startTime": das_time(t - 5), "logTime": das_time(t), "statementId": stmt_id, "substatementId": 1,
         "databaseName": "appdb", "dbUserName": user, "remoteHost": format!("10.0.{}.{}", d.below(4), 10 + d.below(200)),
@@ -147,8 +148,8 @@ pub fn generate(opts: &GenerateOptions, keys: &LocalKeys) -> Value {
         let t = opts.start_ms + i as i64 * 1_000;
         let mut events = Vec::new();
         let count = match i % 6 {
-            4 => 0,           // heartbeat only
-            1 | 2 => 120,     // several 4096-byte frames
+            4 => 0,       // heartbeat only
+            1 | 2 => 120, // several 4096-byte frames
             _ => 1 + d.below(8),
         };
         for j in 0..count {

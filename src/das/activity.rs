@@ -142,7 +142,9 @@ impl ActivityEvent {
     /// The field as an integer whether it arrived as a number or a numeric string.
     pub fn integer(&self, name: &str) -> Option<i64> {
         match self.fields.get(name)? {
-            Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64)),
+            Value::Number(n) => {
+                n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+            }
             Value::String(s) => s.trim().parse().ok(),
             _ => None,
         }

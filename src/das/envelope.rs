@@ -78,9 +78,8 @@ fn base64_field(v: Option<&RawValue>, name: &'static str) -> Result<Vec<u8>, Env
     if s.is_empty() {
         return Err(EnvelopeError::Empty(name));
     }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(s.as_bytes())
-        .map_err(|_| EnvelopeError::BadBase64(name))?;
+    let bytes =
+        base64::engine::general_purpose::STANDARD.decode(s.as_bytes()).map_err(|_| EnvelopeError::BadBase64(name))?;
     if bytes.is_empty() {
         return Err(EnvelopeError::Empty(name));
     }
@@ -128,7 +127,9 @@ mod tests {
 
     #[test]
     fn parses_and_tolerates_unknown_fields() {
-        let e = ok(r#"{"type":"DatabaseActivityMonitoringRecords","version":"1.1","databaseActivityEvents":"AQID","key":"BAU=","extra":{"x":1}}"#);
+        let e = ok(
+            r#"{"type":"DatabaseActivityMonitoringRecords","version":"1.1","databaseActivityEvents":"AQID","key":"BAU=","extra":{"x":1}}"#,
+        );
         assert_eq!((e.version.as_str(), e.message, e.key_blob), ("1.1", vec![1, 2, 3], vec![4, 5]));
         assert_eq!(ok(r#"{"type":"DatabaseActivityMonitoringRecords","version":1.2,"databaseActivityEvents":"AQID","key":"BAU="}"#).version, "1.2");
         // Escaped characters in strings are decoded before base64.
@@ -140,8 +141,14 @@ mod tests {
         assert_eq!(err(b"\xff\xfe"), "envelope.not_utf8");
         assert_eq!(err(b"{not json"), "envelope.not_json");
         assert_eq!(err(b"[1,2]"), "envelope.not_object");
-        assert_eq!(err(br#"{"type":"Other","version":"1","databaseActivityEvents":"AQ==","key":"AQ=="}"#), "envelope.wrong_type");
-        assert_eq!(err(br#"{"type":"DatabaseActivityMonitoringRecords","version":"1","databaseActivityEvents":"AQ=="}"#), "envelope.missing_field");
+        assert_eq!(
+            err(br#"{"type":"Other","version":"1","databaseActivityEvents":"AQ==","key":"AQ=="}"#),
+            "envelope.wrong_type"
+        );
+        assert_eq!(
+            err(br#"{"type":"DatabaseActivityMonitoringRecords","version":"1","databaseActivityEvents":"AQ=="}"#),
+            "envelope.missing_field"
+        );
         assert_eq!(err(br#"{"type":"DatabaseActivityMonitoringRecords","version":"1","databaseActivityEvents":5,"key":"AQ=="}"#), "envelope.field_not_string");
         assert_eq!(err(br#"{"type":"DatabaseActivityMonitoringRecords","version":"1","databaseActivityEvents":"!!","key":"AQ=="}"#), "envelope.bad_base64");
         assert_eq!(err(br#"{"type":"DatabaseActivityMonitoringRecords","version":"1","databaseActivityEvents":"","key":"AQ=="}"#), "envelope.empty_field");

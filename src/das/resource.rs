@@ -101,8 +101,14 @@ mod tests {
     #[test]
     fn override_and_errors() {
         assert_eq!(resource_id(Some("arn:aws:kinesis:r:a:stream/other"), Some("db-1")).unwrap().as_str(), "db-1");
-        assert_eq!(resource_id(Some("arn:aws:kinesis:r:a:stream/other"), None).unwrap_err().code(), "resource.not_das_stream");
+        assert_eq!(
+            resource_id(Some("arn:aws:kinesis:r:a:stream/other"), None).unwrap_err().code(),
+            "resource.not_das_stream"
+        );
         assert_eq!(resource_id(None, None).unwrap_err(), ResourceError::NoSource);
-        assert_eq!(resource_id(Some("arn:aws:kinesis:r:a:stream/aws-rds-das-foo"), None).unwrap_err().code(), "resource.unknown_prefix");
+        assert_eq!(
+            resource_id(Some("arn:aws:kinesis:r:a:stream/aws-rds-das-foo"), None).unwrap_err().code(),
+            "resource.unknown_prefix"
+        );
     }
 }

@@ -101,7 +101,7 @@ pub fn encrypt(p: &EncryptParams<'_>, plaintext: &[u8]) -> Result<Vec<u8>, Encry
     let mut aad = Vec::new();
     let mut chunks: Vec<&[u8]> = plaintext.chunks(frame).collect();
     // An exact multiple of the frame length ends with an empty final frame.
-    let last = if plaintext.len() % frame == 0 { &[][..] } else { chunks.pop().unwrap_or(&[]) };
+    let last = if plaintext.len().is_multiple_of(frame) { &[][..] } else { chunks.pop().unwrap_or(&[]) };
     let mut seq: u32 = 1;
     for chunk in chunks {
         let iv = frame_iv(seq);

@@ -19,9 +19,7 @@ pub fn verify(msg: &[u8], header: &Header<'_>, footer_start: usize) -> Result<us
     r.take(footer_start).ok_or(EsdkError::Truncated("footer"))?;
     let sig = r.u16_prefixed().ok_or(EsdkError::Truncated("footer signature"))?;
     let key_b64 = header.context_value(PUBLIC_KEY_CONTEXT_KEY).ok_or(EsdkError::MissingPublicKey)?;
-    let point = base64::engine::general_purpose::STANDARD
-        .decode(key_b64)
-        .map_err(|_| EsdkError::BadPublicKey)?;
+    let point = base64::engine::general_purpose::STANDARD.decode(key_b64).map_err(|_| EsdkError::BadPublicKey)?;
     let ok = match signing {
         Signing::EcdsaP256Sha256 => {
             let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).map_err(|_| EsdkError::BadPublicKey)?;

@@ -7,9 +7,9 @@
 //! footer signature, no trailing bytes. Plaintext is only returned once all
 //! of them passed; partial plaintext is zeroized on failure.
 
+mod body;
 pub mod codec;
 pub mod encrypt;
-mod body;
 mod error;
 mod footer;
 pub(crate) mod gcm;

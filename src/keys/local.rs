@@ -58,7 +58,8 @@ impl LocalKeys {
     }
 
     fn open(&self, blob: &[u8], ctx: KeyContext<'_>) -> Result<WrappingKey, KeyError> {
-        let invalid = |detail: &str| KeyError::Permanent { code: "local.invalid_ciphertext", detail: detail.to_owned() };
+        let invalid =
+            |detail: &str| KeyError::Permanent { code: "local.invalid_ciphertext", detail: detail.to_owned() };
         let body = blob.strip_prefix(MAGIC).ok_or_else(|| invalid("not a local key blob"))?;
         if body.len() < 12 + 16 {
             return Err(invalid("blob too short"));

@@ -22,7 +22,10 @@ pub fn shared_vectors() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("SKIPPED: {} not found (set DAS_SHARED_DIR to the shared folder to run these vector tests)", dir.display());
+        eprintln!(
+            "SKIPPED: {} not found (set DAS_SHARED_DIR to the shared folder to run these vector tests)",
+            dir.display()
+        );
         None
     }
 }
