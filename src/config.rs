@@ -42,6 +42,7 @@ pub struct Config {
     pub decrypt_concurrency: usize,
     pub kms_timeout: Duration,
     pub log_format: Option<LogFormat>,
+    pub filters: crate::ocsf::Filters,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -158,6 +159,11 @@ impl Config {
             decrypt_concurrency: env.number("DECRYPT_CONCURRENCY", 32, 1, 1024)?,
             kms_timeout: Duration::from_millis(env.number("KMS_TIMEOUT_MS", 5_000, 100, 60_000)?),
             log_format,
+            filters: crate::ocsf::Filters::from_lists(
+                env.get("EXCLUDE_USERS").as_deref(),
+                env.get("EXCLUDE_COMMANDS").as_deref(),
+                env.get("EXCLUDE_DATABASES").as_deref(),
+            ),
         })
     }
 }
@@ -196,7 +202,14 @@ mod tests {
 
     #[test]
     fn sinks_list_and_prefix_normalisation() {
-        let c = cfg(&[("SINKS", "stdout, file,stdout"), ("S3_PREFIX", "audit")]).unwrap();
+        let c = cfg(&[
+            ("SINKS", "stdout, file,stdout"),
+            ("S3_PREFIX", "audit"),
+            ("EXCLUDE_USERS", "rdsadmin, rdsproxyadmin"),
+        ])
+        .unwrap();
+        assert_eq!(c.filters.users, vec!["rdsadmin", "rdsproxyadmin"]);
+        assert!(c.filters.commands.is_empty());
         assert_eq!(c.sinks, vec![SinkKind::Stdout, SinkKind::File]);
         assert_eq!(c.output_prefix, "audit/");
     }

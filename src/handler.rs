@@ -25,7 +25,7 @@ use crate::error::Failure;
 use crate::keys::kms::KmsKeys;
 use crate::keys::local::LocalKeys;
 use crate::keys::{DataKeyCache, KeyProvider};
-use crate::output::encode;
+use crate::output::{encode, record_context, FilterCounts};
 use crate::sinks::file::FileSink;
 use crate::sinks::quarantine::{FileQuarantine, QuarantineEntry, QuarantineStore};
 use crate::sinks::stdout::StdoutSink;
@@ -47,6 +47,8 @@ pub struct Summary {
     pub reported: usize,
     pub events: usize,
     pub heartbeats: usize,
+    /// Events dropped by EXCLUDE_USERS, EXCLUDE_COMMANDS, EXCLUDE_DATABASES.
+    pub filtered: FilterCounts,
     pub quarantine_reasons: BTreeMap<&'static str, usize>,
     pub key_provider_calls: u64,
     pub cache_hits: u64,
@@ -179,9 +181,13 @@ impl Forwarder {
         let mut batch =
             OutputBatch { shard_id: records.first().map(shard_of).unwrap_or_default(), records: Vec::new() };
         let mut batch_index = Vec::new();
+        let mut filtered = Vec::new();
         for (i, outcome) in outcomes[..cut].iter().enumerate() {
             if let Ok(decoded) = outcome {
-                let events = encode(decoded, arrival_ms(&records[i]));
+                let ctx = record_context(decoded, records[i].event_source_arn.as_deref(), arrival_ms(&records[i]));
+                let mut counts = FilterCounts::default();
+                let events = encode(decoded, &ctx, &self.config.filters, &mut counts);
+                filtered.push(counts);
                 batch
                     .records
                     .push(OutputRecord { sequence_number: records[i].kinesis.sequence_number.clone(), events });
@@ -208,13 +214,19 @@ impl Forwarder {
             first_reported: records.get(cut).map(|r| r.kinesis.sequence_number.clone()),
             ..Summary::default()
         };
+        for (outcome, counts) in outcomes[..cut].iter().filter(|o| o.is_ok()).zip(&filtered) {
+            if let Ok(d) = outcome {
+                summary.delivered += 1;
+                summary.events += d.record.events.len() - counts.total();
+                summary.heartbeats += d.record.heartbeats;
+                summary.filtered.users += counts.users;
+                summary.filtered.commands += counts.commands;
+                summary.filtered.databases += counts.databases;
+            }
+        }
         for outcome in &outcomes[..cut] {
             match outcome {
-                Ok(d) => {
-                    summary.delivered += 1;
-                    summary.events += d.record.events.len();
-                    summary.heartbeats += d.record.heartbeats;
-                }
+                Ok(_) => {}
                 Err(f) => {
                     summary.quarantined += 1;
                     *summary.quarantine_reasons.entry(f.code()).or_default() += 1;

@@ -9,5 +9,6 @@ pub mod error;
 pub mod esdk;
 pub mod handler;
 pub mod keys;
+pub mod ocsf;
 pub mod output;
 pub mod sinks;

@@ -1,44 +1,60 @@
-//! Turns a decoded record into output lines. Until the OCSF mapping lands,
-//! a line is the activity event as it arrived plus the record's ids.
+//! Turns a decoded record into output lines: each activity event that no
+//! filter drops becomes one OCSF event, serialized once and shared by every
+//! sink. The partition time is the OCSF `time`.
 
-use serde::Serialize;
-use serde_json::{Map, Value};
-
-use crate::das::time::parse_millis;
+use crate::das::resource::parse_stream_arn;
 use crate::decode::Decoded;
+use crate::ocsf::{map, Dropped, Filters, RecordContext};
 use crate::sinks::EncodedEvent;
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Line<'a> {
-    resource_id: &'a str,
-    cluster_id: Option<&'a str>,
-    instance_id: Option<&'a str>,
-    record_version: &'a str,
-    event: &'a Map<String, Value>,
+/// Events the filters dropped, per filter.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct FilterCounts {
+    pub users: usize,
+    pub commands: usize,
+    pub databases: usize,
 }
 
-/// One line per activity event; the partition time is the event's `logTime`
-/// (or its `startTime`), else the record's arrival time.
-pub fn encode(decoded: &Decoded, arrival_ms: i64) -> Vec<EncodedEvent> {
-    decoded
-        .record
-        .events
-        .iter()
-        .map(|event| {
-            let time_ms = ["logTime", "startTime"]
-                .iter()
-                .find_map(|f| event.text(f).and_then(|t| parse_millis(&t)))
-                .unwrap_or(arrival_ms);
-            let line = Line {
-                resource_id: decoded.resource.as_str(),
-                cluster_id: decoded.record.cluster_id.as_deref(),
-                instance_id: decoded.record.instance_id.as_deref(),
-                record_version: &decoded.version,
-                event: &event.fields,
-            };
-            // Serializing a map of JSON values to a Vec cannot fail.
-            EncodedEvent { time_ms, line: serde_json::to_vec(&line).unwrap_or_default() }
-        })
-        .collect()
+impl FilterCounts {
+    pub fn total(&self) -> usize {
+        self.users + self.commands + self.databases
+    }
+}
+
+pub fn record_context(decoded: &Decoded, event_source_arn: Option<&str>, arrival_ms: i64) -> RecordContext {
+    let source = event_source_arn.map(parse_stream_arn).unwrap_or_default();
+    RecordContext {
+        resource_id: decoded.resource.as_str().to_owned(),
+        cluster_id: decoded.record.cluster_id.clone(),
+        instance_id: decoded.record.instance_id.clone(),
+        version: Some(decoded.version.clone()),
+        region: source.region,
+        account: source.account,
+        stream: source.stream,
+        arrival_ms,
+    }
+}
+
+/// One line per kept event; `counts` is increased for every dropped one.
+pub fn encode(
+    decoded: &Decoded,
+    ctx: &RecordContext,
+    filters: &Filters,
+    counts: &mut FilterCounts,
+) -> Vec<EncodedEvent> {
+    let mut out = Vec::with_capacity(decoded.record.events.len());
+    for event in &decoded.record.events {
+        match filters.check(event) {
+            Some(Dropped::User) => counts.users += 1,
+            Some(Dropped::Command) => counts.commands += 1,
+            Some(Dropped::Database) => counts.databases += 1,
+            None => {
+                let ocsf = map(event, ctx);
+                // Serializing plain structs and JSON values to a Vec cannot fail.
+                let line = serde_json::to_vec(&ocsf).unwrap_or_default();
+                out.push(EncodedEvent { time_ms: ocsf.time, line });
+            }
+        }
+    }
+    out
 }

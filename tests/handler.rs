@@ -117,13 +117,41 @@ async fn clean_batch_is_delivered_with_one_key_call_per_data_key() {
     assert!(resp.batch_item_failures.is_empty());
     assert_eq!((summary.delivered, summary.quarantined, summary.reported), (12, 0, 0));
     assert_eq!(provider.calls.load(Ordering::SeqCst), 3);
-    assert_eq!(output_lines(dir.path()).len(), summary.events);
+    let lines = output_lines(dir.path());
+    assert_eq!(lines.len(), summary.events);
     assert!(summary.heartbeats > 0);
+    let validator = common::ocsf::OcsfValidator::new();
+    for line in &lines {
+        validator.check(line);
+        assert!(line["metadata"]["log_name"].as_str().unwrap().starts_with("aws-rds-das-cluster-TESTCLUSTER"));
+        assert_eq!(line["cloud"]["region"], "eu-west-1");
+    }
     // A warm second invocation makes no key call at all.
     let (_, again) = fwd.handle(&ev).await;
     assert_eq!((again.key_provider_calls, again.cache_hits), (0, 12));
     // The retried batch overwrote its files: still one copy of each event.
     assert_eq!(output_lines(dir.path()).len(), summary.events);
+}
+
+#[tokio::test]
+async fn filters_drop_and_count_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = forwarder(dir.path(), flaky(), vec![]).handle(&event(12)).await.1;
+    let lookup = |k: &str| match k {
+        "EXCLUDE_USERS" => Some("RDSADMIN".to_owned()),
+        "EXCLUDE_COMMANDS" => Some("connect".to_owned()),
+        _ => None,
+    };
+    let config = Config::from_lookup(lookup).unwrap();
+    let sinks: Vec<Box<dyn Sink>> = vec![Box::new(FileSink::new(dir.path().join("f"), "das/".into()))];
+    let fwd =
+        Forwarder::new(config, flaky(), sinks, Box::new(FileQuarantine::new(dir.path().to_path_buf(), "q/".into())));
+    let (_, s) = fwd.handle(&event(12)).await;
+    assert!(s.filtered.users > 0 && s.filtered.commands > 0, "{:?}", s.filtered);
+    assert_eq!(s.events + s.filtered.users + s.filtered.commands, all.events);
+    let lines = output_lines(&dir.path().join("f"));
+    assert_eq!(lines.len(), s.events);
+    assert!(lines.iter().all(|l| l["actor"]["user"]["name"] != "rdsadmin" && l["activity_name"] != "Connect"));
 }
 
 #[tokio::test]

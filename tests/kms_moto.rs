@@ -46,8 +46,11 @@ fn failures(response: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Checks that every expected non-heartbeat event of the non-corrupt records is in the output exactly once.
+/// Every expected non-heartbeat event of the non-corrupt records is in the
+/// output exactly once, as a valid OCSF event that carries all its fields.
 fn assert_every_event_once(expected: &Value, lines: &[Value]) {
+    let validator = common::ocsf::OcsfValidator::new();
+    let key = |das: &Value| (das["statementId"].to_string(), das["substatementId"].to_string());
     let mut want: Vec<&Value> = Vec::new();
     for r in expected["records"].as_array().unwrap() {
         if !r["corrupt"].as_bool().unwrap() {
@@ -55,9 +58,11 @@ fn assert_every_event_once(expected: &Value, lines: &[Value]) {
         }
     }
     assert_eq!(lines.len(), want.len(), "output line count");
-    let got: Vec<&Value> = lines.iter().map(|l| &l["event"]).collect();
     for w in &want {
-        assert_eq!(got.iter().filter(|g| **g == *w).count(), 1, "event not delivered exactly once: {w}");
+        let found: Vec<&Value> = lines.iter().filter(|l| key(&l["unmapped"]["das"]) == key(w)).collect();
+        assert_eq!(found.len(), 1, "event not delivered exactly once: {w}");
+        validator.check(found[0]);
+        common::ocsf::assert_lossless(w.as_object().unwrap(), found[0]);
     }
 }
 

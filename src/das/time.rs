@@ -9,8 +9,22 @@ fn digits(s: &[u8], n: usize) -> Option<u32> {
     part.iter().try_fold(0u32, |acc, &b| b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0')))
 }
 
+/// A parsed DAS timestamp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timestamp {
+    /// Epoch milliseconds, UTC (fraction truncated).
+    pub millis: i64,
+    /// RFC 3339 with every fractional digit kept: `2019-05-24T00:39:49.940668Z`.
+    pub rfc3339: String,
+}
+
 /// Parses a timestamp into epoch milliseconds (UTC); `None` when it is not one.
 pub fn parse_millis(text: &str) -> Option<i64> {
+    parse(text).map(|t| t.millis)
+}
+
+/// Parses a timestamp; `None` when it is not one.
+pub fn parse(text: &str) -> Option<Timestamp> {
     let s = text.trim().as_bytes();
     let (y, mo, d) = (digits(s, 4)?, digits(s.get(5..)?, 2)?, digits(s.get(8..)?, 2)?);
     if s.get(4) != Some(&b'-') || s.get(7) != Some(&b'-') || !matches!(s.get(10), Some(b' ' | b'T')) {
@@ -23,6 +37,7 @@ pub fn parse_millis(text: &str) -> Option<i64> {
     }
     let mut rest = rest.get(8..)?;
     let mut nanos: u64 = 0;
+    let mut fraction: &[u8] = &[];
     if let Some(frac) = rest.strip_prefix(b".") {
         let n = frac.iter().take_while(|b| b.is_ascii_digit()).count();
         if n == 0 {
@@ -31,6 +46,7 @@ pub fn parse_millis(text: &str) -> Option<i64> {
         for (i, b) in frac[..n].iter().enumerate().take(9) {
             nanos += u64::from(b - b'0') * 10u64.pow(8 - i as u32);
         }
+        fraction = &frac[..n];
         rest = &frac[n..];
     }
     let offset_secs: i64 = match rest {
@@ -57,7 +73,19 @@ pub fn parse_millis(text: &str) -> Option<i64> {
     let date = NaiveDate::from_ymd_opt(y as i32, mo, d)?;
     let time = NaiveTime::from_hms_opt(h, mi, sec)?;
     let local = NaiveDateTime::new(date, time).and_utc().timestamp();
-    Some((local - offset_secs) * 1000 + (nanos / 1_000_000) as i64)
+    let zone = if offset_secs == 0 {
+        "Z".to_owned()
+    } else {
+        let a = offset_secs.abs();
+        format!("{}{:02}:{:02}", if offset_secs < 0 { '-' } else { '+' }, a / 3600, a % 3600 / 60)
+    };
+    let dot = if fraction.is_empty() { "" } else { "." };
+    // `fraction` holds ASCII digits only.
+    let fraction = std::str::from_utf8(fraction).unwrap_or("");
+    Some(Timestamp {
+        millis: (local - offset_secs) * 1000 + (nanos / 1_000_000) as i64,
+        rfc3339: format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{sec:02}{dot}{fraction}{zone}"),
+    })
 }
 
 #[cfg(test)]
@@ -74,6 +102,16 @@ mod tests {
         assert_eq!(parse_millis("2019-05-24 02:09:49.940+0130"), Some(base));
         assert_eq!(parse_millis("2019-05-23 22:39:49.940-02"), Some(base));
         assert_eq!(parse_millis("2019-05-24 00:39:49"), Some(base - 940));
+    }
+
+    #[test]
+    fn rfc3339_keeps_every_digit_and_the_offset() {
+        assert_eq!(super::parse("2019-05-24 00:39:49.940668+00").unwrap().rfc3339, "2019-05-24T00:39:49.940668Z");
+        assert_eq!(
+            super::parse("2019-05-24 02:39:49.9406681+0200").unwrap().rfc3339,
+            "2019-05-24T02:39:49.9406681+02:00"
+        );
+        assert_eq!(super::parse("2019-05-24 00:39:49-0330").unwrap().rfc3339, "2019-05-24T00:39:49-03:30");
     }
 
     #[test]

@@ -13,12 +13,14 @@ pub fn repo_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The shared reference folder (`../shared`, or `DAS_SHARED_DIR`).
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("DAS_SHARED_DIR").map(PathBuf::from).unwrap_or_else(|| repo_dir().join("../shared"))
+}
+
 /// `../shared/reference/vectors`, or `None` (with a message) when `../shared` is absent.
 pub fn shared_vectors() -> Option<PathBuf> {
-    let dir = std::env::var_os("DAS_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_dir().join("../shared"))
-        .join("reference/vectors");
+    let dir = shared_dir().join("reference/vectors");
     if dir.is_dir() {
         Some(dir)
     } else {
@@ -31,6 +33,7 @@ pub fn shared_vectors() -> Option<PathBuf> {
 }
 
 pub mod moto;
+pub mod ocsf;
 
 /// Runs `das-forwarder invoke` with exactly `env` (plus PATH) and returns
 /// (response JSON, summary JSON, stderr).

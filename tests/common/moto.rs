@@ -4,6 +4,7 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::repo_dir;
@@ -19,8 +20,18 @@ pub fn venv() -> PathBuf {
     dir
 }
 
+/// A free loopback port, never the same twice in one test process (tests run
+/// in parallel threads, and two servers racing for one port would cross-talk).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut given = GIVEN.lock().unwrap();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 pub struct Moto {
@@ -29,21 +40,34 @@ pub struct Moto {
 }
 
 impl Moto {
+    /// Starts a server; ready once it accepts connections and is still our process.
     pub fn start() -> Moto {
-        let port = free_port();
-        let child = Command::new(venv().join("bin/moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto_server");
-        let moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}") };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not start on port {port}");
-            std::thread::sleep(Duration::from_millis(100));
+        for _ in 0..3 {
+            let port = free_port();
+            let child = Command::new(venv().join("bin/moto_server"))
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start moto_server");
+            let mut moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}") };
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                if moto.child.try_wait().unwrap().is_some() {
+                    break; // it exited (port taken by someone else): try another port
+                }
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    std::thread::sleep(Duration::from_millis(150));
+                    if moto.child.try_wait().unwrap().is_none() {
+                        return moto;
+                    }
+                    break;
+                }
+                assert!(Instant::now() < deadline, "moto_server did not start on port {port}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
-        moto
+        panic!("moto_server could not start on a free port");
     }
 
     /// Environment for an AWS SDK client pointed at this server.

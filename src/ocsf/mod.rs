@@ -1,0 +1,12 @@
+//! OCSF 1.3.0 Datastore Activity (class 6005): typed events, the pure
+//! mapping from DAS events, and the optional event filters.
+
+pub mod activity;
+pub mod filter;
+pub mod map;
+pub mod model;
+pub mod status;
+
+pub use filter::{Dropped, Filters};
+pub use map::{map, RecordContext};
+pub use model::Event;
