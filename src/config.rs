@@ -5,6 +5,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::sinks::hec::{HecConfig, HecToken, TokenSource};
+use crate::sinks::s3::S3Config;
+use crate::sinks::webhook::{WebhookConfig, WebhookSecret};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyProviderKind {
     Kms,
@@ -18,6 +22,9 @@ pub enum KeyProviderKind {
 pub enum SinkKind {
     File,
     Stdout,
+    S3,
+    Hec,
+    Webhook,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +50,13 @@ pub struct Config {
     pub kms_timeout: Duration,
     pub log_format: Option<LogFormat>,
     pub filters: crate::ocsf::Filters,
+    pub s3: Option<S3Config>,
+    pub hec: Option<HecConfig>,
+    pub webhook: Option<WebhookConfig>,
+    /// How long the sinks may take (retries included) when the runtime gives no deadline.
+    pub delivery_timeout: Duration,
+    /// Time kept free before the Lambda deadline to answer Kinesis.
+    pub deadline_margin: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,6 +91,27 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         }
         Ok(n)
     }
+
+    fn flag(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(var).map(|v| v.to_ascii_lowercase()).as_deref() {
+            None => Ok(default),
+            Some("true" | "1" | "yes") => Ok(true),
+            Some("false" | "0" | "no") => Ok(false),
+            Some(other) => Err(err(var, format!("{other:?} is not true or false"))),
+        }
+    }
+
+    fn required(&self, var: &'static str, why: &str) -> Result<String, ConfigError> {
+        self.get(var).ok_or_else(|| err(var, format!("required {why}")))
+    }
+
+    fn url(&self, var: &'static str, why: &str) -> Result<String, ConfigError> {
+        let url = self.required(var, why)?;
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(err(var, "must be an http:// or https:// URL"));
+        }
+        Ok(url)
+    }
 }
 
 impl Config {
@@ -108,10 +143,10 @@ impl Config {
             let kind = match name {
                 "file" => SinkKind::File,
                 "stdout" => SinkKind::Stdout,
-                "s3" | "hec" | "webhook" => {
-                    return Err(err("SINKS", format!("sink {name:?} is not available in this build yet")));
-                }
-                other => return Err(err("SINKS", format!("{other:?} is not one of file, stdout"))),
+                "s3" => SinkKind::S3,
+                "hec" => SinkKind::Hec,
+                "webhook" => SinkKind::Webhook,
+                other => return Err(err("SINKS", format!("{other:?} is not one of s3, hec, webhook, file, stdout"))),
             };
             if !sinks.contains(&kind) {
                 sinks.push(kind);
@@ -137,12 +172,71 @@ impl Config {
             Some(other) => return Err(err("LOG_FORMAT", format!("{other:?} is not one of json, text"))),
         };
 
+        let output_prefix = prefix("S3_PREFIX", "das/")?;
+        let quarantine_prefix = prefix("QUARANTINE_PREFIX", "quarantine/")?;
+        let gzip_level = env.number("OUTPUT_GZIP_LEVEL", 6, 0, 9)?;
+        let s3 = if sinks.contains(&SinkKind::S3) {
+            Some(S3Config {
+                bucket: env.required("S3_BUCKET", "when SINKS includes s3")?,
+                prefix: output_prefix.clone(),
+                quarantine_prefix: quarantine_prefix.clone(),
+                force_path_style: env.flag("S3_FORCE_PATH_STYLE", false)?,
+                gzip_level,
+            })
+        } else {
+            None
+        };
+        let hec = if sinks.contains(&SinkKind::Hec) {
+            let token = match (env.get("HEC_TOKEN"), env.get("HEC_TOKEN_SECRET_ARN")) {
+                (Some(t), None) => TokenSource::Value(HecToken(t)),
+                (None, Some(arn)) => TokenSource::SecretArn(arn),
+                (Some(_), Some(_)) => return Err(err("HEC_TOKEN", "set HEC_TOKEN or HEC_TOKEN_SECRET_ARN, not both")),
+                (None, None) => {
+                    return Err(err(
+                        "HEC_TOKEN",
+                        "HEC_TOKEN or HEC_TOKEN_SECRET_ARN is required when SINKS includes hec",
+                    ))
+                }
+            };
+            Some(HecConfig {
+                url: env.url("HEC_URL", "when SINKS includes hec")?,
+                token,
+                index: env.get("HEC_INDEX"),
+                sourcetype: env.get("HEC_SOURCETYPE").unwrap_or_else(|| "ocsf:aws:rds:das".into()),
+                source: env.get("HEC_SOURCE"),
+                max_batch_bytes: env.number("HEC_MAX_BATCH_BYTES", 1 << 20, 1 << 10, 512 << 20)?,
+                max_batch_events: env.number("HEC_MAX_BATCH_EVENTS", 1000, 1, 1_000_000)?,
+                gzip: env.flag("HEC_GZIP", false)?,
+                ack: env.flag("HEC_ACK", false)?,
+                timeout: Duration::from_secs(env.number("HEC_TIMEOUT_SECS", 10, 1, 900)?),
+                ack_poll_interval: Duration::from_millis(env.number("HEC_ACK_POLL_MS", 1000, 10, 60_000)?),
+            })
+        } else {
+            None
+        };
+        let webhook = if sinks.contains(&SinkKind::Webhook) {
+            Some(WebhookConfig {
+                url: env.url("WEBHOOK_URL", "when SINKS includes webhook")?,
+                secret: WebhookSecret(env.required("WEBHOOK_SECRET", "when SINKS includes webhook")?),
+                max_batch_bytes: env.number("WEBHOOK_MAX_BATCH_BYTES", 1 << 20, 1 << 10, 512 << 20)?,
+                max_batch_events: env.number("WEBHOOK_MAX_BATCH_EVENTS", 1000, 1, 1_000_000)?,
+                timeout: Duration::from_secs(env.number("WEBHOOK_TIMEOUT_SECS", 10, 1, 900)?),
+            })
+        } else {
+            None
+        };
+
         Ok(Config {
+            s3,
+            hec,
+            webhook,
+            delivery_timeout: Duration::from_secs(env.number("DELIVERY_TIMEOUT_SECS", 60, 1, 900)?),
+            deadline_margin: Duration::from_millis(env.number("DEADLINE_MARGIN_MS", 2000, 0, 60_000)?),
             key_provider,
             sinks,
             file_sink_dir: PathBuf::from(env.get("FILE_SINK_DIR").unwrap_or_else(|| default_dir.into())),
-            output_prefix: prefix("S3_PREFIX", "das/")?,
-            quarantine_prefix: prefix("QUARANTINE_PREFIX", "quarantine/")?,
+            output_prefix,
+            quarantine_prefix,
             resource_id: match env.get("DAS_RESOURCE_ID") {
                 Some(id) => Some(
                     crate::das::ResourceId::new(&id)
@@ -196,6 +290,15 @@ mod tests {
         assert_eq!(cfg(&[("DATA_KEY_CACHE_CAPACITY", "0")]).unwrap_err().var, "DATA_KEY_CACHE_CAPACITY");
         assert_eq!(cfg(&[("DAS_RESOURCE_ID", "mydb")]).unwrap_err().var, "DAS_RESOURCE_ID");
         assert_eq!(cfg(&[("S3_PREFIX", "../x")]).unwrap_err().var, "S3_PREFIX");
+        assert_eq!(cfg(&[("SINKS", "s3")]).unwrap_err().var, "S3_BUCKET");
+        assert_eq!(cfg(&[("SINKS", "hec"), ("HEC_TOKEN", "t")]).unwrap_err().var, "HEC_URL");
+        assert_eq!(cfg(&[("SINKS", "hec"), ("HEC_URL", "http://h")]).unwrap_err().var, "HEC_TOKEN");
+        assert_eq!(cfg(&[("SINKS", "hec"), ("HEC_URL", "h:8088"), ("HEC_TOKEN", "t")]).unwrap_err().var, "HEC_URL");
+        assert_eq!(cfg(&[("SINKS", "webhook"), ("WEBHOOK_URL", "http://w")]).unwrap_err().var, "WEBHOOK_SECRET");
+        assert_eq!(
+            cfg(&[("SINKS", "s3"), ("S3_BUCKET", "b"), ("S3_FORCE_PATH_STYLE", "maybe")]).unwrap_err().var,
+            "S3_FORCE_PATH_STYLE"
+        );
         let msg = cfg(&[("SINKS", "nope")]).unwrap_err().to_string();
         assert!(msg.contains("SINKS"), "{msg}");
     }
@@ -212,5 +315,14 @@ mod tests {
         assert!(c.filters.commands.is_empty());
         assert_eq!(c.sinks, vec![SinkKind::Stdout, SinkKind::File]);
         assert_eq!(c.output_prefix, "audit/");
+        let hec =
+            cfg(&[("SINKS", "hec,s3"), ("HEC_URL", "https://splunk:8088"), ("HEC_TOKEN", "t"), ("S3_BUCKET", "b")])
+                .unwrap();
+        let h = hec.hec.unwrap();
+        assert_eq!(
+            (h.sourcetype.as_str(), h.max_batch_bytes, h.gzip, h.ack),
+            ("ocsf:aws:rds:das", 1 << 20, false, false)
+        );
+        assert_eq!(hec.s3.unwrap().prefix, "das/");
     }
 }

@@ -19,17 +19,15 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use tracing::{error, info, warn};
 
-use crate::config::{Config, KeyProviderKind, SinkKind};
+use std::time::Instant;
+
+use crate::config::Config;
 use crate::decode::{decode, Decoded, Limits};
 use crate::error::Failure;
-use crate::keys::kms::KmsKeys;
-use crate::keys::local::LocalKeys;
 use crate::keys::{DataKeyCache, KeyProvider};
 use crate::output::{encode, record_context, FilterCounts};
-use crate::sinks::file::FileSink;
-use crate::sinks::quarantine::{FileQuarantine, QuarantineEntry, QuarantineStore};
-use crate::sinks::stdout::StdoutSink;
-use crate::sinks::{Fanout, OutputBatch, OutputRecord, Sink};
+use crate::sinks::quarantine::{QuarantineEntry, QuarantineStore};
+use crate::sinks::{Fanout, OutputBatch, OutputRecord, RejectedEvent, Sink};
 
 pub struct Forwarder {
     config: Config,
@@ -54,6 +52,8 @@ pub struct Summary {
     pub cache_hits: u64,
     pub cache_misses: u64,
     pub sink_errors: Vec<String>,
+    /// Events a sink refused for good, quarantined one by one.
+    pub rejected_events: usize,
     pub first_reported: Option<String>,
 }
 
@@ -71,6 +71,21 @@ fn arrival_ms(record: &KinesisEventRecord) -> i64 {
 }
 
 fn quarantine_entry(record: &KinesisEventRecord, reason: &'static str, detail: &str) -> QuarantineEntry {
+    quarantine_entry_for(record, reason, detail, None)
+}
+
+/// An entry for one event a sink refused for good (the record is kept whole too, for replay).
+fn rejected_entry(record: &KinesisEventRecord, rejected: &RejectedEvent) -> QuarantineEntry {
+    let event = serde_json::from_slice(&rejected.line).ok();
+    quarantine_entry_for(record, rejected.reason, &rejected.detail, event.map(|e| (rejected.sink, e)))
+}
+
+fn quarantine_entry_for(
+    record: &KinesisEventRecord,
+    reason: &'static str,
+    detail: &str,
+    event: Option<(&'static str, serde_json::Value)>,
+) -> QuarantineEntry {
     QuarantineEntry {
         reason,
         detail: detail.to_owned(),
@@ -82,6 +97,8 @@ fn quarantine_entry(record: &KinesisEventRecord, reason: &'static str, detail: &
         partition_key: record.kinesis.partition_key.clone(),
         approximate_arrival_timestamp: arrival_ms(record) as f64 / 1000.0,
         data: QuarantineEntry::encode_data(&record.kinesis.data.0),
+        sink: event.as_ref().map(|(sink, _)| *sink),
+        event: event.map(|(_, e)| e),
         forwarder_version: env!("CARGO_PKG_VERSION"),
     }
 }
@@ -97,40 +114,6 @@ impl Forwarder {
         Forwarder { config, keys, sinks: Fanout::new(sinks), quarantine }
     }
 
-    /// Builds the key provider, sinks and quarantine the configuration names.
-    pub async fn from_config(config: Config) -> Result<Forwarder, String> {
-        let provider: Arc<dyn KeyProvider> = match &config.key_provider {
-            KeyProviderKind::Kms => {
-                let timeouts =
-                    aws_config::timeout::TimeoutConfig::builder().operation_timeout(config.kms_timeout).build();
-                let sdk =
-                    aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await;
-                Arc::new(KmsKeys::new(aws_sdk_kms::Client::new(&sdk)))
-            }
-            KeyProviderKind::Local { master_key_file } => {
-                warn!(
-                    file = %master_key_file.display(),
-                    "KEY_PROVIDER=local: using a local master key instead of AWS KMS. For demos and tests only; never in production."
-                );
-                Arc::new(LocalKeys::from_file(master_key_file).map_err(|e| format!("LOCAL_MASTER_KEY_FILE: {e}"))?)
-            }
-        };
-        let sinks = config
-            .sinks
-            .iter()
-            .map(|kind| -> Box<dyn Sink> {
-                match kind {
-                    SinkKind::File => {
-                        Box::new(FileSink::new(config.file_sink_dir.clone(), config.output_prefix.clone()))
-                    }
-                    SinkKind::Stdout => Box::new(StdoutSink),
-                }
-            })
-            .collect();
-        let quarantine = Box::new(FileQuarantine::new(config.file_sink_dir.clone(), config.quarantine_prefix.clone()));
-        Ok(Forwarder::new(config, provider, sinks, quarantine))
-    }
-
     pub fn key_provider_name(&self) -> &'static str {
         self.keys.provider_name()
     }
@@ -139,8 +122,14 @@ impl Forwarder {
         self.sinks.names()
     }
 
-    /// Processes one Kinesis batch.
+    /// Processes one Kinesis batch with `DELIVERY_TIMEOUT_SECS` for the sinks.
     pub async fn handle(&self, event: &KinesisEvent) -> (KinesisEventResponse, Summary) {
+        self.handle_until(event, Instant::now() + self.config.delivery_timeout).await
+    }
+
+    /// Processes one Kinesis batch; the sinks give up (and records are
+    /// reported) at `deadline`.
+    pub async fn handle_until(&self, event: &KinesisEvent, deadline: Instant) -> (KinesisEventResponse, Summary) {
         let records = &event.records;
         let before = self.keys.stats();
         let limits = Limits {
@@ -178,8 +167,8 @@ impl Forwarder {
         }
 
         // 3. Deliver the decoded records before the cut to every sink.
-        let mut batch =
-            OutputBatch { shard_id: records.first().map(shard_of).unwrap_or_default(), records: Vec::new() };
+        let shard_id = records.first().map(shard_of).unwrap_or_default();
+        let mut batch = OutputBatch { shard_id, records: Vec::new(), deadline };
         let mut batch_index = Vec::new();
         let mut filtered = Vec::new();
         for (i, outcome) in outcomes[..cut].iter().enumerate() {
@@ -188,13 +177,16 @@ impl Forwarder {
                 let mut counts = FilterCounts::default();
                 let events = encode(decoded, &ctx, &self.config.filters, &mut counts);
                 filtered.push(counts);
-                batch
-                    .records
-                    .push(OutputRecord { sequence_number: records[i].kinesis.sequence_number.clone(), events });
+                batch.records.push(OutputRecord {
+                    sequence_number: records[i].kinesis.sequence_number.clone(),
+                    stream: ctx.stream.clone(),
+                    instance_id: ctx.instance_id.clone(),
+                    events,
+                });
                 batch_index.push(i);
             }
         }
-        let sink_errors = self.sinks.deliver(&batch).await;
+        let (rejected, sink_errors) = self.sinks.deliver(&batch).await;
         for e in &sink_errors {
             error!(sink = e.sink, detail = %e.detail, "sink failed; reporting from its first undelivered record");
         }
@@ -202,7 +194,22 @@ impl Forwarder {
             cut = cut.min(batch_index[first.first_undelivered]);
         }
 
-        // 4. Account for every record and answer Kinesis.
+        // 4. Events a receiver refused for good go to the quarantine too.
+        let rejected: Vec<(usize, QuarantineEntry)> = rejected
+            .iter()
+            .map(|r| batch_index[r.record])
+            .zip(&rejected)
+            .filter(|(i, _)| *i < cut)
+            .map(|(i, r)| (i, rejected_entry(&records[i], r)))
+            .collect();
+        let rejected_events = rejected.len();
+        let (r_index, r_entries): (Vec<usize>, Vec<QuarantineEntry>) = rejected.into_iter().unzip();
+        if let Err((k, cause)) = self.quarantine.put(&r_entries).await {
+            error!(%cause, "quarantine write of refused events failed; reporting from their record");
+            cut = cut.min(r_index[k]);
+        }
+
+        // 5. Account for every record and answer Kinesis.
         let stats = self.keys.stats().since(&before);
         let mut summary = Summary {
             records: records.len(),
@@ -211,6 +218,7 @@ impl Forwarder {
             cache_hits: stats.cache_hits,
             cache_misses: stats.cache_misses,
             sink_errors: sink_errors.iter().map(|e| e.to_string()).collect(),
+            rejected_events,
             first_reported: records.get(cut).map(|r| r.kinesis.sequence_number.clone()),
             ..Summary::default()
         };

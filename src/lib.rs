@@ -11,4 +11,5 @@ pub mod handler;
 pub mod keys;
 pub mod ocsf;
 pub mod output;
+pub mod setup;
 pub mod sinks;

@@ -10,9 +10,10 @@ use clap::{Parser, Subcommand};
 use das_forwarder::cli::generate::{generate, GenerateOptions};
 use das_forwarder::cli::invoke::invoke;
 use das_forwarder::config::{Config, LogFormat};
-use das_forwarder::handler::Forwarder;
 use das_forwarder::keys::local::LocalKeys;
+use das_forwarder::setup;
 use lambda_runtime::{service_fn, LambdaEvent};
+use std::time::{Duration, Instant};
 
 #[derive(Parser)]
 #[command(
@@ -69,11 +70,16 @@ fn init_logging(format: LogFormat) {
 }
 
 async fn run_lambda(config: Config) -> Result<(), String> {
-    let forwarder = Arc::new(Forwarder::from_config(config).await?);
+    let margin = config.deadline_margin;
+    let forwarder = Arc::new(setup::forwarder(config).await?);
     let handler = service_fn(move |event: LambdaEvent<KinesisEvent>| {
         let forwarder = forwarder.clone();
         async move {
-            let (response, _summary) = forwarder.handle(&event.payload).await;
+            // The sinks must answer `margin` before Lambda's deadline, so the response still goes out.
+            let now_ms =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+            let left = Duration::from_millis(event.context.deadline.saturating_sub(now_ms)).saturating_sub(margin);
+            let (response, _summary) = forwarder.handle_until(&event.payload, Instant::now() + left).await;
             Ok::<_, lambda_runtime::Error>(response)
         }
     });
@@ -83,7 +89,7 @@ async fn run_lambda(config: Config) -> Result<(), String> {
 async fn run_cli(config: Config, command: Command) -> Result<(), String> {
     match command {
         Command::Invoke { event } => {
-            let forwarder = Forwarder::from_config(config).await?;
+            let forwarder = setup::forwarder(config).await?;
             let (response, summary) = invoke(&forwarder, &event).await?;
             eprintln!("summary: {}", serde_json::to_string(&summary).map_err(|e| e.to_string())?);
             println!("{}", serde_json::to_string(&response).map_err(|e| e.to_string())?);

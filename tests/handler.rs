@@ -16,7 +16,7 @@ use das_forwarder::keys::local::LocalKeys;
 use das_forwarder::keys::{KeyContext, KeyError, KeyProvider, WrappingKey};
 use das_forwarder::sinks::file::FileSink;
 use das_forwarder::sinks::quarantine::{FileQuarantine, QuarantineEntry, QuarantineStore};
-use das_forwarder::sinks::{OutputBatch, Sink, SinkError};
+use das_forwarder::sinks::{OutputBatch, RejectedEvent, Sink, SinkError};
 use futures::future::BoxFuture;
 use serde_json::Value;
 
@@ -236,7 +236,7 @@ impl Sink for FailingSink {
     fn name(&self) -> &'static str {
         "failing"
     }
-    fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<(), SinkError>> {
+    fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<Vec<RejectedEvent>, SinkError>> {
         let from = self.from.min(batch.records.len().saturating_sub(1));
         Box::pin(async move { Err(SinkError { sink: "failing", first_undelivered: from, detail: "503".into() }) })
     }

@@ -4,7 +4,7 @@
 
 use futures::future::join_all;
 
-use super::{OutputBatch, Sink, SinkError};
+use super::{OutputBatch, RejectedEvent, Sink, SinkError};
 
 pub struct Fanout {
     sinks: Vec<Box<dyn Sink>>,
@@ -19,14 +19,21 @@ impl Fanout {
         self.sinks.iter().map(|s| s.name()).collect()
     }
 
-    /// All failures, earliest first (empty when every sink took the batch).
-    pub async fn deliver(&self, batch: &OutputBatch) -> Vec<SinkError> {
-        if batch.records.is_empty() {
-            return Vec::new();
+    /// The events refused for good by any sink, and all failures, earliest first.
+    pub async fn deliver(&self, batch: &OutputBatch) -> (Vec<RejectedEvent>, Vec<SinkError>) {
+        if batch.records.iter().all(|r| r.events.is_empty()) {
+            return (Vec::new(), Vec::new());
         }
         let results = join_all(self.sinks.iter().map(|s| s.deliver(batch))).await;
-        let mut errors: Vec<SinkError> = results.into_iter().filter_map(Result::err).collect();
+        let mut rejected = Vec::new();
+        let mut errors = Vec::new();
+        for result in results {
+            match result {
+                Ok(r) => rejected.extend(r),
+                Err(e) => errors.push(e),
+            }
+        }
         errors.sort_by_key(|e| e.first_undelivered);
-        errors
+        (rejected, errors)
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use futures::future::BoxFuture;
 
-use super::partition::partition;
+use super::partition::{earliest_failure, partition};
 use super::{OutputBatch, Sink, SinkError};
 
 pub struct FileSink {
@@ -36,21 +36,15 @@ impl Sink for FileSink {
         "file"
     }
 
-    fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<(), SinkError>> {
+    fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<Vec<super::RejectedEvent>, SinkError>> {
         Box::pin(async move {
-            let mut failed: Option<SinkError> = None;
+            let mut failures = Vec::new();
             for part in partition(batch, &self.prefix, "ndjson") {
                 if let Err(e) = write_atomic(&self.root.join(&part.key), &part.ndjson()).await {
-                    if failed.as_ref().is_none_or(|f| part.first_record < f.first_undelivered) {
-                        failed = Some(SinkError {
-                            sink: "file",
-                            first_undelivered: part.first_record,
-                            detail: format!("{}: {e}", part.key),
-                        });
-                    }
+                    failures.push((part.first_record, format!("{}: {e}", part.key)));
                 }
             }
-            failed.map_or(Ok(()), Err)
+            earliest_failure("file", failures).map_or(Ok(Vec::new()), Err)
         })
     }
 }

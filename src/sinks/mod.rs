@@ -2,11 +2,18 @@
 //! their event time) and either takes all of it or says from which record on
 //! it did not. The fan-out runs every configured sink concurrently.
 
+pub mod batching;
 pub mod fanout;
 pub mod file;
+pub mod hec;
 pub mod partition;
 pub mod quarantine;
+pub mod retry;
+pub mod s3;
 pub mod stdout;
+pub mod webhook;
+
+use std::time::Instant;
 
 use futures::future::BoxFuture;
 
@@ -21,17 +28,23 @@ pub struct EncodedEvent {
 }
 
 /// The events of one Kinesis record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OutputRecord {
     pub sequence_number: String,
+    /// The stream the record came from (HEC `source` by default).
+    pub stream: Option<String>,
+    /// The database instance id (HEC `host`).
+    pub instance_id: Option<String>,
     pub events: Vec<EncodedEvent>,
 }
 
-/// What the handler hands to the sinks: records in Kinesis order, one shard.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// What the handler hands to the sinks: records in Kinesis order, one shard,
+/// and the instant by which every sink must have answered (retries included).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputBatch {
     pub shard_id: String,
     pub records: Vec<OutputRecord>,
+    pub deadline: Instant,
 }
 
 impl OutputBatch {
@@ -50,7 +63,21 @@ pub struct SinkError {
     pub detail: String,
 }
 
+/// One event a receiver refused for good (e.g. HEC `invalid-event-number`):
+/// it goes to the quarantine, the rest of the batch goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedEvent {
+    pub sink: &'static str,
+    /// Index into `OutputBatch::records`.
+    pub record: usize,
+    pub line: Vec<u8>,
+    pub reason: &'static str,
+    pub detail: String,
+}
+
 pub trait Sink: Send + Sync {
     fn name(&self) -> &'static str;
-    fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<(), SinkError>>;
+    /// Takes the whole batch (returning the events it refused for good), or
+    /// says from which record on it did not.
+    fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<Vec<RejectedEvent>, SinkError>>;
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Timelike};
 
-use super::OutputBatch;
+use super::{OutputBatch, SinkError};
 
 /// The events of one batch that fall into one hour partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +29,15 @@ impl Partition<'_> {
         }
         out
     }
+}
+
+/// The earliest of the failed partitions (first record, cause), as the sink's error.
+pub fn earliest_failure(sink: &'static str, failures: impl IntoIterator<Item = (usize, String)>) -> Option<SinkError> {
+    failures.into_iter().min_by_key(|(first, _)| *first).map(|(first_undelivered, detail)| SinkError {
+        sink,
+        first_undelivered,
+        detail,
+    })
 }
 
 /// `dt=YYYY-MM-DD/hour=HH` for an epoch-millisecond time (out-of-range times land in 1970).
@@ -92,10 +101,21 @@ mod tests {
         let h0 = 1_700_000_000_000; // 2023-11-14T22:13:20Z
         let batch = OutputBatch {
             shard_id: "shardId-000000000001".into(),
+            deadline: std::time::Instant::now(),
             records: vec![
-                OutputRecord { sequence_number: "100".into(), events: vec![ev(h0, "a"), ev(h0 + 3_600_000, "b")] },
-                OutputRecord { sequence_number: "101".into(), events: vec![] },
-                OutputRecord { sequence_number: "102".into(), events: vec![ev(h0, "c")] },
+                OutputRecord {
+                    sequence_number: "100".into(),
+                    stream: None,
+                    instance_id: None,
+                    events: vec![ev(h0, "a"), ev(h0 + 3_600_000, "b")],
+                },
+                OutputRecord { sequence_number: "101".into(), stream: None, instance_id: None, events: vec![] },
+                OutputRecord {
+                    sequence_number: "102".into(),
+                    stream: None,
+                    instance_id: None,
+                    events: vec![ev(h0, "c")],
+                },
             ],
         };
         let parts = partition(&batch, "das/", "ndjson");

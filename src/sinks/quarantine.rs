@@ -30,6 +30,11 @@ pub struct QuarantineEntry {
     pub approximate_arrival_timestamp: f64,
     /// The record's data, base64, byte for byte as it arrived.
     pub data: String,
+    /// For an event a sink refused for good: that sink and the OCSF event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sink: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<serde_json::Value>,
     pub forwarder_version: &'static str,
 }
 
@@ -38,12 +43,18 @@ impl QuarantineEntry {
         base64::engine::general_purpose::STANDARD.encode(bytes)
     }
 
-    /// `<prefix>dt=YYYY-MM-DD/<shard>-<sequence>.json`, by arrival day.
+    /// `<prefix>dt=YYYY-MM-DD/<shard>-<sequence>.json`, by arrival day; a
+    /// refused event adds `-<sink>-<event uid>`.
     pub fn key(&self, prefix: &str) -> String {
         let ms = (self.approximate_arrival_timestamp * 1000.0) as i64;
         let day = super::partition::hour_path(ms);
         let day = day.split('/').next().unwrap_or("dt=1970-01-01");
-        format!("{prefix}{day}/{}-{}.json", path_safe(&self.shard_id), path_safe(&self.sequence_number))
+        let mut name = format!("{}-{}", path_safe(&self.shard_id), path_safe(&self.sequence_number));
+        if let (Some(sink), Some(event)) = (self.sink, &self.event) {
+            let uid = event.pointer("/metadata/uid").and_then(|u| u.as_str()).unwrap_or("event");
+            name = format!("{name}-{sink}-{}", path_safe(uid));
+        }
+        format!("{prefix}{day}/{name}.json")
     }
 }
 

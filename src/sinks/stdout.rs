@@ -13,7 +13,7 @@ impl Sink for StdoutSink {
         "stdout"
     }
 
-    fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<(), SinkError>> {
+    fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<Vec<super::RejectedEvent>, SinkError>> {
         Box::pin(async move {
             let mut out = std::io::stdout().lock();
             for (i, record) in batch.records.iter().enumerate() {
@@ -22,7 +22,8 @@ impl Sink for StdoutSink {
                     written.map_err(|e| SinkError { sink: "stdout", first_undelivered: i, detail: e.to_string() })?;
                 }
             }
-            out.flush().map_err(|e| SinkError { sink: "stdout", first_undelivered: 0, detail: e.to_string() })
+            out.flush().map_err(|e| SinkError { sink: "stdout", first_undelivered: 0, detail: e.to_string() })?;
+            Ok(Vec::new())
         })
     }
 }

@@ -34,6 +34,7 @@ pub fn shared_vectors() -> Option<PathBuf> {
 
 pub mod moto;
 pub mod ocsf;
+pub mod receiver;
 
 /// Runs `das-forwarder invoke` with exactly `env` (plus PATH) and returns
 /// (response JSON, summary JSON, stderr).
@@ -71,6 +72,24 @@ pub fn ndjson_under(dir: &std::path::Path) -> Vec<serde_json::Value> {
             } else if p.extension().is_some_and(|x| x == "ndjson") {
                 let text = std::fs::read_to_string(&p).unwrap();
                 out.extend(text.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+/// Every JSON document (`.json` files) and NDJSON line (`.ndjson`) under `dir`.
+pub fn ndjson_or_json_under(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    let mut out = ndjson_under(dir);
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                out.push(serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap());
             }
         }
     }

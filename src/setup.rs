@@ -1,0 +1,97 @@
+//! Builds the forwarder's parts from the configuration: the key provider,
+//! the AWS and HTTP clients (each made once per cold start), the sinks and
+//! the quarantine. The only place that reads secrets from Secrets Manager.
+
+use std::sync::Arc;
+
+use tracing::warn;
+
+use crate::config::{Config, KeyProviderKind, SinkKind};
+use crate::handler::Forwarder;
+use crate::keys::kms::KmsKeys;
+use crate::keys::local::LocalKeys;
+use crate::keys::KeyProvider;
+use crate::sinks::file::FileSink;
+use crate::sinks::hec::{config::token_from_secret, HecSink, HecToken, TokenSource};
+use crate::sinks::quarantine::{FileQuarantine, QuarantineStore};
+use crate::sinks::s3::{S3Quarantine, S3Sink};
+use crate::sinks::stdout::StdoutSink;
+use crate::sinks::webhook::WebhookSink;
+use crate::sinks::Sink;
+
+async fn aws(config: &Config) -> aws_config::SdkConfig {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder().operation_timeout(config.kms_timeout).build();
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await
+}
+
+async fn hec_token(source: &TokenSource, sdk: Option<&aws_config::SdkConfig>) -> Result<HecToken, String> {
+    match source {
+        TokenSource::Value(t) => Ok(t.clone()),
+        TokenSource::SecretArn(arn) => {
+            let sdk = sdk.ok_or("HEC_TOKEN_SECRET_ARN: no AWS configuration")?;
+            let out = aws_sdk_secretsmanager::Client::new(sdk).get_secret_value().secret_id(arn).send().await.map_err(
+                |e| format!("HEC_TOKEN_SECRET_ARN: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)),
+            )?;
+            out.secret_string()
+                .and_then(token_from_secret)
+                .ok_or_else(|| "HEC_TOKEN_SECRET_ARN: the secret holds no token".into())
+        }
+    }
+}
+
+/// Everything the configuration names, ready to handle batches.
+pub async fn forwarder(config: Config) -> Result<Forwarder, String> {
+    let needs_aws = config.key_provider == KeyProviderKind::Kms
+        || config.s3.is_some()
+        || matches!(config.hec.as_ref().map(|h| &h.token), Some(TokenSource::SecretArn(_)));
+    let sdk = if needs_aws { Some(aws(&config).await) } else { None };
+    let http = if config.hec.is_some() || config.webhook.is_some() {
+        Some(reqwest::Client::builder().build().map_err(|e| format!("HTTP client: {e}"))?)
+    } else {
+        None
+    };
+
+    let provider: Arc<dyn KeyProvider> = match (&config.key_provider, &sdk) {
+        (KeyProviderKind::Kms, Some(sdk)) => Arc::new(KmsKeys::new(aws_sdk_kms::Client::new(sdk))),
+        (KeyProviderKind::Kms, None) => return Err("KEY_PROVIDER=kms needs an AWS configuration".into()),
+        (KeyProviderKind::Local { master_key_file }, _) => {
+            warn!(
+                file = %master_key_file.display(),
+                "KEY_PROVIDER=local: using a local master key instead of AWS KMS. For demos and tests only; never in production."
+            );
+            Arc::new(LocalKeys::from_file(master_key_file).map_err(|e| format!("LOCAL_MASTER_KEY_FILE: {e}"))?)
+        }
+    };
+
+    let s3 = match (&config.s3, &sdk) {
+        (Some(c), Some(sdk)) => Some((c.client(sdk), c.clone())),
+        _ => None,
+    };
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    for kind in &config.sinks {
+        let sink: Box<dyn Sink> = match kind {
+            SinkKind::File => Box::new(FileSink::new(config.file_sink_dir.clone(), config.output_prefix.clone())),
+            SinkKind::Stdout => Box::new(StdoutSink),
+            SinkKind::S3 => {
+                let (client, c) = s3.clone().ok_or("S3 sink without configuration")?;
+                Box::new(S3Sink::new(client, c))
+            }
+            SinkKind::Hec => {
+                let c = config.hec.clone().ok_or("HEC sink without configuration")?;
+                let token = hec_token(&c.token, sdk.as_ref()).await?;
+                Box::new(HecSink::new(http.clone().ok_or("no HTTP client")?, c, &token)?)
+            }
+            SinkKind::Webhook => {
+                let c = config.webhook.clone().ok_or("webhook sink without configuration")?;
+                Box::new(WebhookSink::new(http.clone().ok_or("no HTTP client")?, c))
+            }
+        };
+        sinks.push(sink);
+    }
+    // Quarantine beside the S3 output when there is one, else under FILE_SINK_DIR.
+    let quarantine: Box<dyn QuarantineStore> = match s3 {
+        Some((client, c)) => Box::new(S3Quarantine(S3Sink::new(client, c))),
+        None => Box::new(FileQuarantine::new(config.file_sink_dir.clone(), config.quarantine_prefix.clone())),
+    };
+    Ok(Forwarder::new(config, provider, sinks, quarantine))
+}

@@ -1,0 +1,75 @@
+//! Splunk HEC settings: `HEC_URL`, `HEC_TOKEN` or `HEC_TOKEN_SECRET_ARN`,
+//! `HEC_INDEX`, `HEC_SOURCETYPE`, `HEC_SOURCE`, `HEC_MAX_BATCH_BYTES`,
+//! `HEC_MAX_BATCH_EVENTS`, `HEC_GZIP`, `HEC_ACK`, `HEC_TIMEOUT_SECS`.
+
+use std::fmt;
+use std::time::Duration;
+
+/// The HEC token; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HecToken(pub String);
+
+impl fmt::Debug for HecToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HecToken(redacted)")
+    }
+}
+
+/// Where the token comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    Value(HecToken),
+    /// A Secrets Manager secret: the plain token, or JSON with a `token` or `HEC_TOKEN` key.
+    SecretArn(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HecConfig {
+    /// Base URL, e.g. `https://splunk.example.com:8088` (the path is added).
+    pub url: String,
+    pub token: TokenSource,
+    pub index: Option<String>,
+    pub sourcetype: String,
+    /// Default: the Kinesis stream name of the record.
+    pub source: Option<String>,
+    pub max_batch_bytes: usize,
+    pub max_batch_events: usize,
+    pub gzip: bool,
+    pub ack: bool,
+    pub timeout: Duration,
+    pub ack_poll_interval: Duration,
+}
+
+impl HecConfig {
+    pub fn event_url(&self) -> String {
+        format!("{}/services/collector/event", self.url.trim_end_matches('/'))
+    }
+    pub fn ack_url(&self, channel: &str) -> String {
+        format!("{}/services/collector/ack?channel={channel}", self.url.trim_end_matches('/'))
+    }
+}
+
+/// Reads the token from a Secrets Manager secret string (plain or JSON).
+pub fn token_from_secret(secret: &str) -> Option<HecToken> {
+    let trimmed = secret.trim();
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(trimmed) {
+        return ["token", "HEC_TOKEN", "hec_token"]
+            .iter()
+            .find_map(|k| map.get(*k).and_then(|v| v.as_str()))
+            .map(|t| HecToken(t.to_owned()));
+    }
+    (!trimmed.is_empty()).then(|| HecToken(trimmed.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_forms_and_redaction() {
+        assert_eq!(token_from_secret(" abc \n"), Some(HecToken("abc".into())));
+        assert_eq!(token_from_secret(r#"{"token":"t1"}"#), Some(HecToken("t1".into())));
+        assert_eq!(token_from_secret(r#"{"other":"x"}"#), None);
+        assert_eq!(format!("{:?}", HecToken("secret".into())), "HecToken(redacted)");
+    }
+}

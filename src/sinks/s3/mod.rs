@@ -1,0 +1,82 @@
+//! The S3 sink: one gzip NDJSON object per hour partition per batch, under
+//! `s3://$S3_BUCKET/$S3_PREFIX` + `class_uid=6005/dt=YYYY-MM-DD/hour=HH/`,
+//! named `<shard>-<first seq>-<last seq>.ndjson.gz` (input-derived: a retried
+//! batch overwrites its objects). Also the quarantine, under `quarantine/`.
+
+pub mod config;
+pub mod encoder;
+
+use aws_sdk_s3::primitives::ByteStream;
+use futures::future::{join_all, BoxFuture};
+
+pub use config::S3Config;
+
+use super::partition::{earliest_failure, partition};
+use super::quarantine::{QuarantineEntry, QuarantineStore};
+use super::{OutputBatch, RejectedEvent, Sink, SinkError};
+
+pub struct S3Sink {
+    client: aws_sdk_s3::Client,
+    config: S3Config,
+}
+
+impl S3Sink {
+    pub fn new(client: aws_sdk_s3::Client, config: S3Config) -> S3Sink {
+        S3Sink { client, config }
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), String> {
+        self.client
+            .put_object()
+            .bucket(&self.config.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("s3://{}/{key}: {}", self.config.bucket, aws_sdk_s3::error::DisplayErrorContext(e)))
+    }
+}
+
+impl Sink for S3Sink {
+    fn name(&self) -> &'static str {
+        "s3"
+    }
+
+    fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<Vec<RejectedEvent>, SinkError>> {
+        Box::pin(async move {
+            let parts = partition(batch, &self.config.prefix, "ndjson.gz");
+            let puts = parts.iter().map(|part| async move {
+                let body = encoder::gzip(&part.ndjson(), self.config.gzip_level);
+                self.put(&part.key, body, "application/x-ndjson").await.map_err(|e| (part.first_record, e))
+            });
+            let deadline = tokio::time::Instant::from_std(batch.deadline);
+            let results = match tokio::time::timeout_at(deadline, join_all(puts)).await {
+                Ok(results) => results,
+                Err(_) => {
+                    return Err(SinkError { sink: "s3", first_undelivered: 0, detail: "deadline reached".into() })
+                }
+            };
+            earliest_failure("s3", results.into_iter().filter_map(Result::err)).map_or(Ok(Vec::new()), Err)
+        })
+    }
+}
+
+/// Quarantined records as JSON objects under `$QUARANTINE_PREFIX` in the sink's bucket.
+pub struct S3Quarantine(pub S3Sink);
+
+impl QuarantineStore for S3Quarantine {
+    fn put<'a>(&'a self, entries: &'a [QuarantineEntry]) -> BoxFuture<'a, Result<(), (usize, String)>> {
+        Box::pin(async move {
+            for (i, entry) in entries.iter().enumerate() {
+                let body = serde_json::to_vec_pretty(entry).map_err(|e| (i, e.to_string()))?;
+                self.0
+                    .put(&entry.key(&self.0.config.quarantine_prefix), body, "application/json")
+                    .await
+                    .map_err(|e| (i, e))?;
+            }
+            Ok(())
+        })
+    }
+}
