@@ -9,6 +9,8 @@ CARGO ?= cargo
 
 DEMO_EVENT ?= events/demo-kinesis-event.json
 DEMO_OUT ?= out/demo
+# CI passes `cargo build --all-targets` to reuse the test build (dev-dependencies change features).
+DEMO_BUILD ?= $(CARGO) build --quiet
 DEMO_ENV := KEY_PROVIDER=local LOCAL_MASTER_KEY_FILE=events/local-master-key.hex SINKS=file FILE_SINK_DIR=$(DEMO_OUT)
 
 .PHONY: demo test lint venv fixtures events clean
@@ -23,7 +25,8 @@ venv: $(VENV)/.installed
 ## demo: decrypt the committed demo batch with the local key provider into out/demo (no AWS account)
 demo:
 	rm -rf $(DEMO_OUT)
-	$(DEMO_ENV) $(CARGO) run --quiet -- invoke --event $(DEMO_EVENT)
+	$(DEMO_BUILD)
+	$(DEMO_ENV) target/debug/das-forwarder invoke --event $(DEMO_EVENT)
 	@echo "--- output files:"; find $(DEMO_OUT) -type f | sort
 	@echo "--- first event:"; f=$$(find $(DEMO_OUT)/das -name '*.ndjson' | sort | head -n 1); head -n 1 "$$f" | cut -c1-400
 
