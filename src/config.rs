@@ -215,9 +215,16 @@ impl Config {
             None
         };
         let webhook = if sinks.contains(&SinkKind::Webhook) {
+            let secret = env.required("WEBHOOK_SECRET", "when SINKS includes webhook")?;
+            if let Some(b64) = secret.strip_prefix("whsec_") {
+                use base64::Engine;
+                if base64::engine::general_purpose::STANDARD.decode(b64).map_or(true, |k| k.is_empty()) {
+                    return Err(err("WEBHOOK_SECRET", "a whsec_ secret must be followed by base64 key bytes"));
+                }
+            }
             Some(WebhookConfig {
                 url: env.url("WEBHOOK_URL", "when SINKS includes webhook")?,
-                secret: WebhookSecret(env.required("WEBHOOK_SECRET", "when SINKS includes webhook")?),
+                secret: WebhookSecret(secret),
                 max_batch_bytes: env.number("WEBHOOK_MAX_BATCH_BYTES", 1 << 20, 1 << 10, 512 << 20)?,
                 max_batch_events: env.number("WEBHOOK_MAX_BATCH_EVENTS", 1000, 1, 1_000_000)?,
                 timeout: Duration::from_secs(env.number("WEBHOOK_TIMEOUT_SECS", 10, 1, 900)?),
@@ -295,6 +302,8 @@ mod tests {
         assert_eq!(cfg(&[("SINKS", "hec"), ("HEC_URL", "http://h")]).unwrap_err().var, "HEC_TOKEN");
         assert_eq!(cfg(&[("SINKS", "hec"), ("HEC_URL", "h:8088"), ("HEC_TOKEN", "t")]).unwrap_err().var, "HEC_URL");
         assert_eq!(cfg(&[("SINKS", "webhook"), ("WEBHOOK_URL", "http://w")]).unwrap_err().var, "WEBHOOK_SECRET");
+        let bad_whsec = [("SINKS", "webhook"), ("WEBHOOK_URL", "http://w"), ("WEBHOOK_SECRET", "whsec_!!")];
+        assert_eq!(cfg(&bad_whsec).unwrap_err().var, "WEBHOOK_SECRET");
         assert_eq!(
             cfg(&[("SINKS", "s3"), ("S3_BUCKET", "b"), ("S3_FORCE_PATH_STYLE", "maybe")]).unwrap_err().var,
             "S3_FORCE_PATH_STYLE"

@@ -1,5 +1,6 @@
 //! A Kinesis batch in, a `KinesisEventResponse` out. This is the only place
-//! that knows the Kinesis semantics. Every record ends in exactly one state:
+//! that knows the Kinesis semantics. Every record ends in exactly one state
+//! of the response:
 //!
 //! * **delivered**: decoded, and every sink took its events;
 //! * **quarantined**: failed permanently; stored with its reason code;
@@ -9,6 +10,9 @@
 //! store or a sink failing) is the *cut*: every record from the cut on is
 //! reported and nothing from it on is delivered or quarantined in this
 //! invocation, because Kinesis resumes from the earliest reported record.
+//! (When a sink fails after another sink took the batch, the records from
+//! the cut on reach that other sink again on the retry: delivery is at least
+//! once; S3 keys and `metadata.uid` let those copies be told apart.)
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -76,8 +80,12 @@ fn quarantine_entry(record: &KinesisEventRecord, reason: &'static str, detail: &
 
 /// An entry for one event a sink refused for good (the record is kept whole too, for replay).
 fn rejected_entry(record: &KinesisEventRecord, rejected: &RejectedEvent) -> QuarantineEntry {
-    let event = serde_json::from_slice(&rejected.line).ok();
-    quarantine_entry_for(record, rejected.reason, &rejected.detail, event.map(|e| (rejected.sink, e)))
+    // The line is our own serialization; should it not parse back, keep it as a string.
+    let event = serde_json::from_slice(&rejected.line)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&rejected.line).into_owned()));
+    let mut entry = quarantine_entry_for(record, rejected.reason, &rejected.detail, Some((rejected.sink, event)));
+    entry.event_index = Some(rejected.event);
+    entry
 }
 
 fn quarantine_entry_for(
@@ -99,6 +107,7 @@ fn quarantine_entry_for(
         data: QuarantineEntry::encode_data(&record.kinesis.data.0),
         sink: event.as_ref().map(|(sink, _)| *sink),
         event: event.map(|(_, e)| e),
+        event_index: None,
         forwarder_version: env!("CARGO_PKG_VERSION"),
     }
 }

@@ -60,8 +60,15 @@ enum Command {
     },
 }
 
+/// Crates whose TRACE output can carry request bodies (the AWS SDK prints
+/// whole requests, S3 objects with SQL included): capped whatever RUST_LOG says.
+const QUIET: [&str; 4] = ["aws_smithy_runtime=debug", "aws_smithy_runtime_api=debug", "hyper=info", "h2=info"];
+
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    for directive in QUIET.iter().filter_map(|d| d.parse().ok()) {
+        filter = filter.add_directive(directive);
+    }
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().with_current_span(true).init(),
@@ -120,7 +127,8 @@ async fn run_cli(config: Config, command: Command) -> Result<(), String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    // The same test as the configuration's: set and not blank.
+    let in_lambda = std::env::var("AWS_LAMBDA_RUNTIME_API").is_ok_and(|v| !v.trim().is_empty());
     // Parse the command line before anything else so --help works without configuration.
     let cli = if in_lambda { None } else { Some(Cli::parse()) };
     let config = match Config::from_env() {

@@ -19,9 +19,14 @@ use crate::sinks::stdout::StdoutSink;
 use crate::sinks::webhook::WebhookSink;
 use crate::sinks::Sink;
 
-async fn aws(config: &Config) -> aws_config::SdkConfig {
+async fn aws() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+}
+
+/// KMS gets `KMS_TIMEOUT_MS`; S3 and the HTTP sinks are bounded by the delivery deadline.
+fn kms_client(sdk: &aws_config::SdkConfig, config: &Config) -> aws_sdk_kms::Client {
     let timeouts = aws_config::timeout::TimeoutConfig::builder().operation_timeout(config.kms_timeout).build();
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await
+    aws_sdk_kms::Client::from_conf(aws_sdk_kms::config::Builder::from(sdk).timeout_config(timeouts).build())
 }
 
 async fn hec_token(source: &TokenSource, sdk: Option<&aws_config::SdkConfig>) -> Result<HecToken, String> {
@@ -44,7 +49,7 @@ pub async fn forwarder(config: Config) -> Result<Forwarder, String> {
     let needs_aws = config.key_provider == KeyProviderKind::Kms
         || config.s3.is_some()
         || matches!(config.hec.as_ref().map(|h| &h.token), Some(TokenSource::SecretArn(_)));
-    let sdk = if needs_aws { Some(aws(&config).await) } else { None };
+    let sdk = if needs_aws { Some(aws().await) } else { None };
     let http = if config.hec.is_some() || config.webhook.is_some() {
         Some(reqwest::Client::builder().build().map_err(|e| format!("HTTP client: {e}"))?)
     } else {
@@ -52,7 +57,7 @@ pub async fn forwarder(config: Config) -> Result<Forwarder, String> {
     };
 
     let provider: Arc<dyn KeyProvider> = match (&config.key_provider, &sdk) {
-        (KeyProviderKind::Kms, Some(sdk)) => Arc::new(KmsKeys::new(aws_sdk_kms::Client::new(sdk))),
+        (KeyProviderKind::Kms, Some(sdk)) => Arc::new(KmsKeys::new(kms_client(sdk, &config))),
         (KeyProviderKind::Kms, None) => return Err("KEY_PROVIDER=kms needs an AWS configuration".into()),
         (KeyProviderKind::Local { master_key_file }, _) => {
             warn!(

@@ -149,3 +149,32 @@ async fn hec_busy_throughout_reports_the_first_record_and_loses_nothing() {
     assert_eq!(s3_events(&client).await.len(), want.len(), "and S3 holds each once");
     assert_eq!(objects_before, want.len());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hec_token_is_read_from_secrets_manager() {
+    let moto = Moto::start();
+    s3(&moto).await;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&moto.endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
+        .load()
+        .await;
+    let secret = aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name("das/hec-token")
+        .secret_string(format!(r#"{{"token":"{TOKEN}"}}"#))
+        .send()
+        .await
+        .unwrap();
+    let rx = Receiver::start(TOKEN, b"k").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (event, expected) = rds_batch(&moto, tmp.path());
+    let mut env = env(&moto, &rx, tmp.path());
+    env.retain(|(k, _)| *k != "HEC_TOKEN");
+    env.push(("HEC_TOKEN_SECRET_ARN", secret.arn().unwrap().to_owned()));
+    let (response, _, logs) = run(event, env).await;
+    assert_eq!(response["batchItemFailures"], serde_json::json!([]), "{logs}");
+    assert_eq!(rx.with(|g| (g.auth_failures, g.envelopes.len())), (0, expected_events(&expected).len()));
+    assert!(!logs.contains(TOKEN), "HEC token in the logs");
+}

@@ -238,7 +238,7 @@ impl Sink for FailingSink {
     }
     fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<Vec<RejectedEvent>, SinkError>> {
         let from = self.from.min(batch.records.len().saturating_sub(1));
-        Box::pin(async move { Err(SinkError { sink: "failing", first_undelivered: from, detail: "503".into() }) })
+        Box::pin(async move { Err(SinkError::new("failing", from, "503")) })
     }
 }
 

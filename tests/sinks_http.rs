@@ -219,3 +219,35 @@ async fn webhook_is_signed_retried_with_a_stable_id_and_complete() {
     let (failed, _) = run(&bad, &ev, Duration::from_secs(10)).await;
     assert_eq!(failed, seqs(&ev));
 }
+
+#[tokio::test]
+async fn events_refused_before_a_later_failure_still_reach_the_quarantine() {
+    let rx = Receiver::start(TOKEN, b"k").await;
+    // The first request has its first event refused; every later request finds HEC busy.
+    rx.script(vec![Reply::InvalidEvent(0), Reply::Ok], Reply::Busy);
+    let dir = tempfile::tempdir().unwrap();
+    let fwd = forwarder(dir.path(), vec![hec(&rx.url, TOKEN, false, false, 30)]);
+    let ev = event(8);
+    let (failed, summary) = run(&fwd, &ev, Duration::from_millis(700)).await;
+    assert!(!failed.is_empty() && summary.delivered > 0, "{summary:?}");
+    assert_eq!(summary.rejected_events, 1);
+    let entries = common::ndjson_or_json_under(&dir.path().join("quarantine"));
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        (entries[0]["reason"].as_str(), entries[0]["eventIndex"].as_u64()),
+        (Some("hec.invalid_event"), Some(0))
+    );
+    assert_eq!(entries[0]["sequenceNumber"], ev.records[0].kinesis.sequence_number.as_str());
+}
+
+#[tokio::test]
+async fn an_absurd_invalid_event_number_is_a_refusal_not_a_panic() {
+    let rx = Receiver::start(TOKEN, b"k").await;
+    rx.script(vec![], Reply::InvalidEvent(usize::MAX));
+    let dir = tempfile::tempdir().unwrap();
+    let fwd = forwarder(dir.path(), vec![hec(&rx.url, TOKEN, false, false, 1000)]);
+    let ev = event(2);
+    let (failed, summary) = run(&fwd, &ev, Duration::from_secs(5)).await;
+    assert_eq!(failed, seqs(&ev));
+    assert_eq!((summary.rejected_events, rx.with(|g| g.requests)), (0, 1));
+}

@@ -30,8 +30,8 @@ fn classify<R>(err: SdkError<DecryptError, R>) -> KeyError {
                 DecryptError::InvalidKeyUsageException(_) => permanent("kms.invalid_key_usage", detail),
                 DecryptError::DisabledException(_)
                 | DecryptError::NotFoundException(_)
-                | DecryptError::KmsInvalidStateException(_)
-                | DecryptError::KeyUnavailableException(_) => permanent("kms.key_unavailable", detail),
+                | DecryptError::KmsInvalidStateException(_) => permanent("kms.key_unavailable", detail),
+                // KeyUnavailableException is KMS's own retryable 500: falls through to transient.
                 _ if e.code() == Some("AccessDeniedException") => permanent("kms.access_denied", detail),
                 // Throttling, KMSInternalException, DependencyTimeout and anything unknown.
                 _ => KeyError::Transient(detail),

@@ -30,10 +30,14 @@ impl Fanout {
         for result in results {
             match result {
                 Ok(r) => rejected.extend(r),
-                Err(e) => errors.push(e),
+                Err(mut e) => {
+                    rejected.append(&mut e.rejected);
+                    errors.push(e);
+                }
             }
         }
         errors.sort_by_key(|e| e.first_undelivered);
+        rejected.sort_by_key(|r| (r.record, r.event));
         (rejected, errors)
     }
 }

@@ -54,13 +54,21 @@ impl OutputBatch {
 }
 
 /// A sink did not take the records from `first_undelivered` (an index into
-/// `OutputBatch::records`) on, after its own retries.
+/// `OutputBatch::records`) on, after its own retries. Events it refused for
+/// good before failing travel with the error, so they still reach the quarantine.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("sink {sink} failed from record {first_undelivered}: {detail}")]
 pub struct SinkError {
     pub sink: &'static str,
     pub first_undelivered: usize,
     pub detail: String,
+    pub rejected: Vec<RejectedEvent>,
+}
+
+impl SinkError {
+    pub fn new(sink: &'static str, first_undelivered: usize, detail: impl Into<String>) -> SinkError {
+        SinkError { sink, first_undelivered, detail: detail.into(), rejected: Vec::new() }
+    }
 }
 
 /// One event a receiver refused for good (e.g. HEC `invalid-event-number`):
@@ -70,6 +78,8 @@ pub struct RejectedEvent {
     pub sink: &'static str,
     /// Index into `OutputBatch::records`.
     pub record: usize,
+    /// Index of the event within its record.
+    pub event: usize,
     pub line: Vec<u8>,
     pub reason: &'static str,
     pub detail: String,

@@ -33,11 +33,7 @@ impl Partition<'_> {
 
 /// The earliest of the failed partitions (first record, cause), as the sink's error.
 pub fn earliest_failure(sink: &'static str, failures: impl IntoIterator<Item = (usize, String)>) -> Option<SinkError> {
-    failures.into_iter().min_by_key(|(first, _)| *first).map(|(first_undelivered, detail)| SinkError {
-        sink,
-        first_undelivered,
-        detail,
-    })
+    failures.into_iter().min_by_key(|(first, _)| *first).map(|(first, detail)| SinkError::new(sink, first, detail))
 }
 
 /// `dt=YYYY-MM-DD/hour=HH` for an epoch-millisecond time (out-of-range times land in 1970).

@@ -35,6 +35,9 @@ pub struct QuarantineEntry {
     pub sink: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event: Option<serde_json::Value>,
+    /// The refused event's position in its record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_index: Option<usize>,
     pub forwarder_version: &'static str,
 }
 
@@ -44,15 +47,14 @@ impl QuarantineEntry {
     }
 
     /// `<prefix>dt=YYYY-MM-DD/<shard>-<sequence>.json`, by arrival day; a
-    /// refused event adds `-<sink>-<event uid>`.
+    /// refused event adds `-<sink>-<its index in the record>`.
     pub fn key(&self, prefix: &str) -> String {
         let ms = (self.approximate_arrival_timestamp * 1000.0) as i64;
         let day = super::partition::hour_path(ms);
         let day = day.split('/').next().unwrap_or("dt=1970-01-01");
         let mut name = format!("{}-{}", path_safe(&self.shard_id), path_safe(&self.sequence_number));
-        if let (Some(sink), Some(event)) = (self.sink, &self.event) {
-            let uid = event.pointer("/metadata/uid").and_then(|u| u.as_str()).unwrap_or("event");
-            name = format!("{name}-{sink}-{}", path_safe(uid));
+        if let (Some(sink), Some(index)) = (self.sink, self.event_index) {
+            name = format!("{name}-{sink}-{index}");
         }
         format!("{prefix}{day}/{name}.json")
     }

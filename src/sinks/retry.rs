@@ -14,10 +14,14 @@ pub enum Action {
     GiveUp,
 }
 
+/// The longest `Retry-After` honoured; a longer one is clamped (the deadline bounds it anyway).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(900);
+
 /// Connection errors and timeouts, 429, 500, 502, 503 and 504 are retried;
 /// every other 4xx/5xx is not (400/401/403 are configuration errors).
 pub fn classify(status: Option<u16>, retry_after: Option<&str>) -> Action {
-    let after = retry_after.and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
+    let after =
+        retry_after.and_then(|v| v.trim().parse::<u64>().ok()).map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER));
     match status {
         None => Action::Retry(None),
         Some(200..=299) => Action::Done,
@@ -50,7 +54,7 @@ impl Backoff {
     /// The delay before the next attempt, or `None` when it would end past `deadline`.
     pub fn next(&self, attempt: u32, floor: Option<Duration>, deadline: Instant) -> Option<Duration> {
         let delay = self.delay(attempt, floor, rand::random::<f64>());
-        (Instant::now() + delay < deadline).then_some(delay)
+        Instant::now().checked_add(delay).is_some_and(|t| t < deadline).then_some(delay)
     }
 }
 
@@ -64,6 +68,7 @@ mod tests {
         assert_eq!(classify(None, None), Action::Retry(None));
         assert_eq!(classify(Some(503), Some("7")), Action::Retry(Some(Duration::from_secs(7))));
         assert_eq!(classify(Some(429), Some("soon")), Action::Retry(None));
+        assert_eq!(classify(Some(429), Some("18446744073709551615")), Action::Retry(Some(MAX_RETRY_AFTER)));
         for s in [500, 502, 504] {
             assert_eq!(classify(Some(s), None), Action::Retry(None));
         }

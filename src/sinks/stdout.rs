@@ -19,10 +19,10 @@ impl Sink for StdoutSink {
             for (i, record) in batch.records.iter().enumerate() {
                 for event in &record.events {
                     let written = out.write_all(&event.line).and_then(|_| out.write_all(b"\n"));
-                    written.map_err(|e| SinkError { sink: "stdout", first_undelivered: i, detail: e.to_string() })?;
+                    written.map_err(|e| SinkError::new("stdout", i, e.to_string()))?;
                 }
             }
-            out.flush().map_err(|e| SinkError { sink: "stdout", first_undelivered: 0, detail: e.to_string() })?;
+            out.flush().map_err(|e| SinkError::new("stdout", 0, e.to_string()))?;
             Ok(Vec::new())
         })
     }

@@ -34,7 +34,7 @@ pub async fn wait_for_acks(
             .send()
             .await;
         let Ok(resp) = sent else { continue };
-        let Ok(bytes) = resp.bytes().await else { continue };
+        let bytes = super::request::read_limited(resp).await;
         if let Ok(reply) = serde_json::from_slice::<AckReply>(&bytes) {
             pending.retain(|id| !reply.acks.get(&id.to_string()).copied().unwrap_or(false));
         }

@@ -61,28 +61,40 @@ impl HecSink {
             (Some(status), _) => format!(
                 "{why}: HTTP {status}, HEC code {}, {}",
                 resp.code.map_or("none".into(), |c| c.to_string()),
-                resp.text.as_deref().unwrap_or("")
+                resp.text_for_log()
             ),
             (None, Some(e)) => format!("{why}: {e}"),
             (None, None) => why.to_owned(),
         };
-        SinkError { sink: "hec", first_undelivered: record, detail }
+        SinkError::new("hec", record, detail)
     }
 
     fn reject(batch: &OutputBatch, env: &Envelope, reason: &'static str, resp: &HecResponse) -> RejectedEvent {
         RejectedEvent {
             sink: "hec",
             record: env.record,
+            event: env.event,
             line: batch.records[env.record].events[env.event].line.clone(),
             reason,
-            detail: format!("HEC code {}: {}", resp.code.unwrap_or(-1), resp.text.as_deref().unwrap_or("")),
+            detail: format!("HEC code {}: {}", resp.code.unwrap_or(-1), resp.text_for_log()),
         }
     }
 
+    /// Sends the batch; events refused for good are returned on failure too.
     async fn send(&self, batch: &OutputBatch) -> Result<Vec<RejectedEvent>, SinkError> {
+        let mut rejected = Vec::new();
+        match self.send_into(batch, &mut rejected).await {
+            Ok(()) => Ok(rejected),
+            Err(mut e) => {
+                e.rejected = rejected;
+                Err(e)
+            }
+        }
+    }
+
+    async fn send_into(&self, batch: &OutputBatch, rejected: &mut Vec<RejectedEvent>) -> Result<(), SinkError> {
         let envs = envelopes(&self.config, batch);
         let url = self.config.event_url();
-        let mut rejected = Vec::new();
         let mut acks: Vec<(u64, usize)> = Vec::new();
         let sizes: Vec<usize> = envs.iter().map(|e| e.bytes.len()).collect();
         for range in chunks(&sizes, self.config.max_batch_bytes, self.config.max_batch_events) {
@@ -100,7 +112,7 @@ impl HecSink {
                     post(&self.client, &url, &self.auth, self.channel.as_deref(), body, self.config.gzip, timeout)
                         .await;
                 if resp.status == Some(400) {
-                    if let Some(n) = resp.invalid_event_number.filter(|n| start + n < range.end) {
+                    if let Some(n) = resp.invalid_event_number.filter(|&n| n < range.end - start) {
                         warn!(sink = "hec", event = n, code = ?resp.code, "HEC refused one event; quarantining it and resending the rest");
                         rejected.push(Self::reject(batch, &envs[start + n], "hec.invalid_event", &resp));
                         start += n + 1;
@@ -129,7 +141,7 @@ impl HecSink {
                         None => return Err(self.failure(first, &resp, "retries exhausted before the deadline")),
                     },
                     Action::GiveUp => {
-                        error!(sink = "hec", status = ?resp.status, hec_code = ?resp.code, text = resp.text.as_deref().unwrap_or(""), "HEC refused the request (configuration error?)");
+                        error!(sink = "hec", status = ?resp.status, hec_code = ?resp.code, text = %resp.text_for_log(), "HEC refused the request (configuration error?)");
                         return Err(self.failure(first, &resp, "HEC refused the request"));
                     }
                 }
@@ -143,10 +155,10 @@ impl HecSink {
                 ack::wait_for_acks(&self.client, &url, &self.auth, channel, ids, interval, batch.deadline).await;
             if let Some(first) = acks.iter().filter(|(id, _)| pending.contains(id)).map(|(_, r)| *r).min() {
                 let detail = format!("{} requests not acknowledged by the deadline", pending.len());
-                return Err(SinkError { sink: "hec", first_undelivered: first, detail });
+                return Err(SinkError::new("hec", first, detail));
             }
         }
-        Ok(rejected)
+        Ok(())
     }
 }
 

@@ -38,6 +38,31 @@ pub fn auth_header(token: &HecToken) -> Option<HeaderValue> {
     Some(v)
 }
 
+/// The most of a reply body that is read: HEC replies are tiny, and a
+/// receiver streaming more must not exhaust memory.
+pub const MAX_REPLY_BYTES: usize = 64 * 1024;
+
+impl HecResponse {
+    /// The receiver's `text`, cut to 200 characters with control characters
+    /// escaped: it is the receiver's words and goes into logs.
+    pub fn text_for_log(&self) -> String {
+        self.text.as_deref().unwrap_or("").chars().take(200).flat_map(char::escape_default).collect()
+    }
+}
+
+/// Reads at most `MAX_REPLY_BYTES` of a response body.
+pub async fn read_limited(mut resp: reqwest::Response) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        let room = MAX_REPLY_BYTES - out.len();
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if out.len() >= MAX_REPLY_BYTES {
+            break;
+        }
+    }
+    out
+}
+
 /// Parses a HEC reply (status, `Retry-After`, JSON body).
 pub fn parse(status: u16, retry_after: Option<String>, body: &[u8]) -> HecResponse {
     let parsed: Option<Body> = serde_json::from_slice(body).ok();
@@ -74,7 +99,7 @@ pub async fn post(
         Ok(resp) => {
             let status = resp.status().as_u16();
             let retry_after = resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-            let bytes = resp.bytes().await.unwrap_or_default();
+            let bytes = read_limited(resp).await;
             parse(status, retry_after, &bytes)
         }
         // The error names the URL and the cause, never headers.

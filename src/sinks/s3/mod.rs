@@ -54,9 +54,7 @@ impl Sink for S3Sink {
             let deadline = tokio::time::Instant::from_std(batch.deadline);
             let results = match tokio::time::timeout_at(deadline, join_all(puts)).await {
                 Ok(results) => results,
-                Err(_) => {
-                    return Err(SinkError { sink: "s3", first_undelivered: 0, detail: "deadline reached".into() })
-                }
+                Err(_) => return Err(SinkError::new("s3", 0, "deadline reached")),
             };
             earliest_failure("s3", results.into_iter().filter_map(Result::err)).map_or(Ok(Vec::new()), Err)
         })

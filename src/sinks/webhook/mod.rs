@@ -77,7 +77,7 @@ impl WebhookSink {
             let mut attempt = 0;
             loop {
                 let left = batch.deadline.saturating_duration_since(Instant::now());
-                let fail = |detail: String| SinkError { sink: "webhook", first_undelivered: first, detail };
+                let fail = |detail: String| SinkError::new("webhook", first, detail);
                 if left.is_zero() {
                     return Err(fail("deadline reached".into()));
                 }
