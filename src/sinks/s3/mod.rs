@@ -67,12 +67,18 @@ pub struct S3Quarantine(pub S3Sink);
 impl QuarantineStore for S3Quarantine {
     fn put<'a>(&'a self, entries: &'a [QuarantineEntry]) -> BoxFuture<'a, Result<(), (usize, String)>> {
         Box::pin(async move {
-            for (i, entry) in entries.iter().enumerate() {
-                let body = serde_json::to_vec_pretty(entry).map_err(|e| (i, e.to_string()))?;
-                self.0
-                    .put(&entry.key(&self.0.config.quarantine_prefix), body, "application/json")
-                    .await
-                    .map_err(|e| (i, e))?;
+            // 16 objects in flight at a time; the earliest entry that failed is reported.
+            for (n, group) in entries.chunks(16).enumerate() {
+                let puts = group.iter().enumerate().map(|(j, entry)| async move {
+                    let i = n * 16 + j;
+                    let body = serde_json::to_vec_pretty(entry).map_err(|e| (i, e.to_string()))?;
+                    let key = entry.key(&self.0.config.quarantine_prefix);
+                    self.0.put(&key, body, "application/json").await.map_err(|e| (i, e))
+                });
+                let failed = join_all(puts).await.into_iter().filter_map(Result::err).min_by_key(|(i, _)| *i);
+                if let Some(f) = failed {
+                    return Err(f);
+                }
             }
             Ok(())
         })
