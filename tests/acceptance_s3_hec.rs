@@ -30,13 +30,7 @@ fn rds_batch(moto: &Moto, dir: &Path) -> (PathBuf, Value) {
 }
 
 async fn s3(moto: &Moto) -> aws_sdk_s3::Client {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&moto.endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
-        .load()
-        .await;
-    let conf = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build();
+    let conf = aws_sdk_s3::config::Builder::from(&moto.sdk_config().await).force_path_style(true).build();
     let client = aws_sdk_s3::Client::from_conf(conf);
     client.create_bucket().bucket(BUCKET).send().await.unwrap();
     client
@@ -154,13 +148,7 @@ async fn hec_busy_throughout_reports_the_first_record_and_loses_nothing() {
 async fn hec_token_is_read_from_secrets_manager() {
     let moto = Moto::start();
     s3(&moto).await;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&moto.endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
-        .load()
-        .await;
-    let secret = aws_sdk_secretsmanager::Client::new(&sdk)
+    let secret = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await)
         .create_secret()
         .name("das/hec-token")
         .secret_string(format!(r#"{{"token":"{TOKEN}"}}"#))

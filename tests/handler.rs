@@ -79,28 +79,11 @@ fn set_record_json(ev: &mut KinesisEvent, i: usize, v: &Value) {
 
 /// Every NDJSON line under `dir/das`.
 fn output_lines(dir: &Path) -> Vec<Value> {
-    let mut lines = Vec::new();
-    for path in walk(&dir.join("das")) {
-        let text = std::fs::read_to_string(path).unwrap();
-        lines.extend(text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()));
-    }
-    lines
+    common::ndjson_under(&dir.join("das"))
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
+    common::files_under(dir)
 }
 
 fn failures(resp: &aws_lambda_events::event::streams::KinesisEventResponse) -> Vec<String> {

@@ -37,13 +37,7 @@ fn event(records: usize, start_ms: i64) -> KinesisEvent {
 }
 
 async fn s3_client(moto: &Moto) -> aws_sdk_s3::Client {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&moto.endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
-        .load()
-        .await;
-    let client = s3_config().client(&sdk);
+    let client = s3_config().client(&moto.sdk_config().await);
     client.create_bucket().bucket(BUCKET).send().await.unwrap();
     client
 }

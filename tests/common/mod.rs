@@ -59,8 +59,8 @@ pub fn invoke(event: &std::path::Path, env: &[(&str, String)]) -> (serde_json::V
     (response, summary, stderr)
 }
 
-/// Every NDJSON line in the files under `dir`.
-pub fn ndjson_under(dir: &std::path::Path) -> Vec<serde_json::Value> {
+/// Every file under `dir`, recursively (none when it does not exist).
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -69,29 +69,31 @@ pub fn ndjson_under(dir: &std::path::Path) -> Vec<serde_json::Value> {
             let p = e.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "ndjson") {
-                let text = std::fs::read_to_string(&p).unwrap();
-                out.extend(text.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()));
+            } else {
+                out.push(p);
             }
         }
     }
+    out.sort();
     out
 }
 
-/// Every JSON document (`.json` files) and NDJSON line (`.ndjson`) under `dir`.
+/// Every NDJSON line in the `.ndjson` files under `dir`.
+pub fn ndjson_under(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    files_under(dir)
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "ndjson"))
+        .flat_map(|p| {
+            std::fs::read_to_string(p).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Every NDJSON line (`.ndjson`) and JSON document (`.json`) under `dir`.
 pub fn ndjson_or_json_under(dir: &std::path::Path) -> Vec<serde_json::Value> {
     let mut out = ndjson_under(dir);
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
-        for e in entries {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "json") {
-                out.push(serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap());
-            }
-        }
+    for p in files_under(dir).iter().filter(|p| p.extension().is_some_and(|x| x == "json")) {
+        out.push(serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap());
     }
     out
 }

@@ -70,6 +70,17 @@ impl Moto {
         panic!("moto_server could not start on a free port");
     }
 
+    /// An SDK configuration for this server (explicit region and test credentials,
+    /// so tests running in parallel threads never touch the process environment).
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
+            .load()
+            .await
+    }
+
     /// Environment for an AWS SDK client pointed at this server.
     pub fn aws_env(&self) -> Vec<(&'static str, String)> {
         vec![
