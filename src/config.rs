@@ -172,6 +172,10 @@ impl Config {
             Some(other) => return Err(err("LOG_FORMAT", format!("{other:?} is not one of json, text"))),
         };
 
+        if in_lambda && !sinks.contains(&SinkKind::S3) {
+            // Without S3 the quarantine would live in /tmp, which dies with the sandbox.
+            return Err(err("SINKS", "in Lambda, include s3 (with S3_BUCKET): it holds the quarantine"));
+        }
         let output_prefix = prefix("S3_PREFIX", "das/")?;
         let quarantine_prefix = prefix("QUARANTINE_PREFIX", "quarantine/")?;
         let gzip_level = env.number("OUTPUT_GZIP_LEVEL", 6, 0, 9)?;
@@ -298,6 +302,7 @@ mod tests {
         assert_eq!(cfg(&[("DAS_RESOURCE_ID", "mydb")]).unwrap_err().var, "DAS_RESOURCE_ID");
         assert_eq!(cfg(&[("S3_PREFIX", "../x")]).unwrap_err().var, "S3_PREFIX");
         assert_eq!(cfg(&[("SINKS", "s3")]).unwrap_err().var, "S3_BUCKET");
+        assert_eq!(cfg(&[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"), ("SINKS", "hec")]).unwrap_err().var, "SINKS");
         assert_eq!(cfg(&[("SINKS", "hec"), ("HEC_TOKEN", "t")]).unwrap_err().var, "HEC_URL");
         assert_eq!(cfg(&[("SINKS", "hec"), ("HEC_URL", "http://h")]).unwrap_err().var, "HEC_TOKEN");
         assert_eq!(cfg(&[("SINKS", "hec"), ("HEC_URL", "h:8088"), ("HEC_TOKEN", "t")]).unwrap_err().var, "HEC_URL");
