@@ -23,19 +23,14 @@ import struct
 import sys
 from pathlib import Path
 
-import attr
 import aws_encryption_sdk
 from aws_encryption_sdk import CommitmentPolicy
 from aws_encryption_sdk.identifiers import (
     Algorithm,
     ContentType,
-    EncryptionKeyType,
-    WrappingAlgorithm,
 )
-from aws_encryption_sdk.internal.crypto.wrapping_keys import WrappingKey
 from aws_encryption_sdk.internal.formatting.deserialize import deserialize_header
-from aws_encryption_sdk.key_providers.base import MasterKeyProviderConfig
-from aws_encryption_sdk.key_providers.raw import RawMasterKeyProvider
+from bc_keyring import bc_provider
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO_ROOT / "tests" / "fixtures" / "esdk" / "python-esdk.json"
@@ -50,37 +45,6 @@ SUITES = {
     "0478": (Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY, CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT),
     "0578": (Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384, CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT),
 }
-
-
-@attr.s(hash=True)
-class _BCProviderConfig(MasterKeyProviderConfig):
-    """Provider config carrying the raw wrapping key bytes."""
-
-    wrapping_key = attr.ib(hash=True, validator=attr.validators.instance_of(bytes))
-
-
-class BCRawAesProvider(RawMasterKeyProvider):
-    """Raw AES master key provider laid out like the Java JceMasterKey that RDS uses."""
-
-    provider_id = "BC"
-    _config_class = _BCProviderConfig
-
-    def __init__(self, **kwargs):  # pylint: disable=unused-argument
-        # Config handling happens in MasterKeyProvider.__new__.
-        self._wrapping_key = WrappingKey(
-            wrapping_algorithm=WrappingAlgorithm.AES_256_GCM_IV12_TAG16_NO_PADDING,
-            wrapping_key=self.config.wrapping_key,
-            wrapping_key_type=EncryptionKeyType.SYMMETRIC,
-        )
-
-    def _get_raw_key(self, key_id):
-        return self._wrapping_key
-
-
-def make_provider(wrapping_key):
-    provider = BCRawAesProvider(wrapping_key=wrapping_key)
-    provider.add_master_key(b"DataKey")
-    return provider
 
 
 def det_bytes(label, n):
@@ -164,7 +128,7 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
 
-    provider = make_provider(WRAPPING_KEY)
+    provider = bc_provider(WRAPPING_KEY)
     clients = {}
     out_cases = []
     for name, suite, frame_length, ec, plaintext in build_cases():
@@ -178,7 +142,7 @@ def main(argv=None):
             encryption_context=ec,
         )
         # Round trip with a fresh provider (nothing cached from encryption).
-        decrypted, dec_header = client.decrypt(source=ciphertext, key_provider=make_provider(WRAPPING_KEY))
+        decrypted, dec_header = client.decrypt(source=ciphertext, key_provider=bc_provider(WRAPPING_KEY))
         if decrypted != plaintext:
             raise AssertionError(f"{name}: round trip mismatch")
         header, info = describe_message(ciphertext)

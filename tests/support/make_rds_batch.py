@@ -38,15 +38,12 @@ import struct
 import sys
 from datetime import datetime, timedelta, timezone
 
-import attr
 import aws_encryption_sdk
 import boto3
 from aws_encryption_sdk import CommitmentPolicy
-from aws_encryption_sdk.identifiers import Algorithm, EncryptionKeyType, WrappingAlgorithm
-from aws_encryption_sdk.internal.crypto.wrapping_keys import WrappingKey
+from aws_encryption_sdk.identifiers import Algorithm
 from aws_encryption_sdk.internal.formatting.deserialize import deserialize_header
-from aws_encryption_sdk.key_providers.base import MasterKeyProviderConfig
-from aws_encryption_sdk.key_providers.raw import RawMasterKeyProvider
+from bc_keyring import bc_provider
 from botocore.config import Config
 
 FRAME_LENGTH = 4096
@@ -60,34 +57,6 @@ HEARTBEAT_ONLY = (4, 9)
 
 
 # --------------------------------------------------------------------------- ESDK
-@attr.s(hash=True)
-class _BCProviderConfig(MasterKeyProviderConfig):
-    wrapping_key = attr.ib(hash=True, validator=attr.validators.instance_of(bytes))
-
-
-class BCRawAesProvider(RawMasterKeyProvider):
-    """Raw AES keyring "BC"/"DataKey" (what RDS's Java JceMasterKey writes)."""
-
-    provider_id = "BC"
-    _config_class = _BCProviderConfig
-
-    def __init__(self, **kwargs):  # pylint: disable=unused-argument
-        self._wrapping_key = WrappingKey(
-            wrapping_algorithm=WrappingAlgorithm.AES_256_GCM_IV12_TAG16_NO_PADDING,
-            wrapping_key=self.config.wrapping_key,
-            wrapping_key_type=EncryptionKeyType.SYMMETRIC,
-        )
-
-    def _get_raw_key(self, key_id):
-        return self._wrapping_key
-
-
-def bc_provider(wrapping_key):
-    provider = BCRawAesProvider(wrapping_key=wrapping_key)
-    provider.add_master_key(b"DataKey")
-    return provider
-
-
 # The SDK logs a traceback ("Error on closing") when decrypting the deliberately corrupted
 # record; this script must print nothing but its own errors.
 logging.getLogger("aws_encryption_sdk").addHandler(logging.NullHandler())
