@@ -4,8 +4,6 @@
 //! wrapping key, and records large enough for several 4096-byte frames.
 //! Output is deterministic for a given seed.
 
-use std::io::Write;
-
 use base64::Engine;
 use chrono::DateTime;
 use serde_json::{json, Value};
@@ -170,10 +168,7 @@ pub fn generate(opts: &GenerateOptions, keys: &LocalKeys) -> Value {
             "instanceId": format!("db-DEMOINSTANCE{}", if mysql { "MYSQL" } else { "PG" }),
             "databaseActivityEventList": events,
         });
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        // Writing to a Vec cannot fail.
-        let _ = gz.write_all(inner.to_string().as_bytes());
-        let compressed = gz.finish().unwrap_or_default();
+        let compressed = crate::sinks::s3::encoder::gzip(inner.to_string().as_bytes(), 6);
         let (wrapping_key, blob) = &wrapping[i % wrapping.len()];
         let params = EncryptParams {
             suite_id: 0x0178,

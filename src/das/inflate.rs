@@ -43,13 +43,9 @@ pub fn inflate(gz: &[u8], limit: usize) -> Result<Vec<u8>, InflateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flate2::{write::GzEncoder, Compression};
-    use std::io::Write;
 
     fn gzip(data: &[u8]) -> Vec<u8> {
-        let mut e = GzEncoder::new(Vec::new(), Compression::default());
-        e.write_all(data).unwrap();
-        e.finish().unwrap()
+        crate::sinks::s3::encoder::gzip(data, 6)
     }
 
     #[test]
