@@ -172,8 +172,10 @@ impl Config {
             Some(other) => return Err(err("LOG_FORMAT", format!("{other:?} is not one of json, text"))),
         };
 
-        if in_lambda && !sinks.contains(&SinkKind::S3) {
-            // Without S3 the quarantine would live in /tmp, which dies with the sandbox.
+        // Without S3 the quarantine would live in /tmp, which dies with the sandbox. The local key
+        // provider (demos, the `cargo lambda watch` loop) is exempt: nothing real is at stake there.
+        let local_loop = matches!(key_provider, KeyProviderKind::Local { .. });
+        if in_lambda && !local_loop && !sinks.contains(&SinkKind::S3) {
             return Err(err("SINKS", "in Lambda, include s3 (with S3_BUCKET): it holds the quarantine"));
         }
         let output_prefix = prefix("S3_PREFIX", "das/")?;
@@ -303,6 +305,14 @@ mod tests {
         assert_eq!(cfg(&[("S3_PREFIX", "../x")]).unwrap_err().var, "S3_PREFIX");
         assert_eq!(cfg(&[("SINKS", "s3")]).unwrap_err().var, "S3_BUCKET");
         assert_eq!(cfg(&[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"), ("SINKS", "hec")]).unwrap_err().var, "SINKS");
+        // The local loop (`cargo lambda watch` with the demo key) may use the file sink alone.
+        let local_loop = [
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+            ("KEY_PROVIDER", "local"),
+            ("LOCAL_MASTER_KEY_FILE", "k.hex"),
+            ("SINKS", "file"),
+        ];
+        assert!(cfg(&local_loop).is_ok());
         assert_eq!(cfg(&[("SINKS", "hec"), ("HEC_TOKEN", "t")]).unwrap_err().var, "HEC_URL");
         assert_eq!(cfg(&[("SINKS", "hec"), ("HEC_URL", "http://h")]).unwrap_err().var, "HEC_TOKEN");
         assert_eq!(cfg(&[("SINKS", "hec"), ("HEC_URL", "h:8088"), ("HEC_TOKEN", "t")]).unwrap_err().var, "HEC_URL");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use clap::{Parser, Subcommand};
-use das_forwarder::cli::generate::{generate, GenerateOptions};
+use das_forwarder::cli::generate::{generate, GenerateOptions, Profile};
 use das_forwarder::cli::invoke::invoke;
 use das_forwarder::config::{Config, LogFormat};
 use das_forwarder::keys::local::LocalKeys;
@@ -43,6 +43,15 @@ enum Command {
         master_key_file: PathBuf,
         #[arg(long, default_value_t = 12)]
         records: usize,
+        /// Engines of the generated records.
+        #[arg(long, value_enum, default_value_t = Profile::Mixed)]
+        profile: Profile,
+        /// Flip one bit in this record's ESDK message (a poison record, quarantined).
+        #[arg(long)]
+        poison: Option<usize>,
+        /// Cap on the activity events of one record.
+        #[arg(long)]
+        max_events: Option<usize>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
         #[arg(long, default_value = "cluster-DEMO4HNY5V4RRNPKKYB7ICFKE5")]
@@ -106,6 +115,9 @@ async fn run_cli(config: Config, command: Command) -> Result<(), String> {
             out,
             master_key_file,
             records,
+            profile,
+            poison,
+            max_events,
             seed,
             resource_id,
             region,
@@ -115,7 +127,18 @@ async fn run_cli(config: Config, command: Command) -> Result<(), String> {
         } => {
             das_forwarder::das::ResourceId::new(&resource_id).map_err(|e| format!("--resource-id: {e}"))?;
             let keys = LocalKeys::from_file(&master_key_file)?;
-            let opts = GenerateOptions { records, seed, resource_id, region, account, data_keys, start_ms };
+            let opts = GenerateOptions {
+                profile,
+                poison,
+                max_events,
+                records,
+                seed,
+                resource_id,
+                region,
+                account,
+                data_keys,
+                start_ms,
+            };
             let event = generate(&opts, &keys);
             let text = serde_json::to_string_pretty(&event).map_err(|e| e.to_string())?;
             std::fs::write(&out, text + "\n").map_err(|e| format!("cannot write {}: {e}", out.display()))?;

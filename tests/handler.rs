@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use base64::Engine;
-use das_forwarder::cli::generate::{generate, GenerateOptions};
+use das_forwarder::cli::generate::{generate, GenerateOptions, Profile};
 use das_forwarder::config::Config;
 use das_forwarder::handler::Forwarder;
 use das_forwarder::keys::local::LocalKeys;
@@ -24,6 +24,9 @@ const MASTER: [u8; 32] = [5; 32];
 
 fn event(records: usize) -> KinesisEvent {
     let opts = GenerateOptions {
+        profile: Profile::Mixed,
+        poison: None,
+        max_events: None,
         records,
         seed: 7,
         resource_id: "cluster-TESTCLUSTER".into(),

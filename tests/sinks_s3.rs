@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use common::moto::Moto;
 use common::receiver::{Receiver, Reply};
-use das_forwarder::cli::generate::{generate, GenerateOptions};
+use das_forwarder::cli::generate::{generate, GenerateOptions, Profile};
 use das_forwarder::config::Config;
 use das_forwarder::handler::Forwarder;
 use das_forwarder::keys::local::LocalKeys;
@@ -25,6 +25,9 @@ const BUCKET: &str = "das-archive";
 
 fn event(records: usize, start_ms: i64) -> KinesisEvent {
     let opts = GenerateOptions {
+        profile: Profile::Mixed,
+        poison: None,
+        max_events: None,
         records,
         seed: 5,
         resource_id: "cluster-S3TEST".into(),

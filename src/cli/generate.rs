@@ -13,7 +13,29 @@ use crate::esdk::encrypt::{encrypt, EncryptParams};
 use crate::keys::local::LocalKeys;
 use crate::keys::KeyContext;
 
+/// Which engines' records a generated batch holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    /// Aurora PostgreSQL and Aurora MySQL records alternating, some heartbeat-only.
+    Mixed,
+    /// Aurora PostgreSQL (version 1.1) records only.
+    Postgres,
+    /// Aurora MySQL (version 1.2, MAIN and AUX events) records only.
+    Mysql,
+    /// Records that hold nothing but heartbeats.
+    Heartbeats,
+    /// RDS for Oracle (version 1.3) with `engineNativeAuditFields`; use a `db-` resource id.
+    Oracle,
+    /// RDS for SQL Server (version 1.4) with `engineNativeAuditFields`; use a `db-` resource id.
+    Sqlserver,
+}
+
 pub struct GenerateOptions {
+    pub profile: Profile,
+    /// Index of a record whose ESDK message gets one flipped bit (quarantined as `esdk.frame_tag`).
+    pub poison: Option<usize>,
+    /// Cap on the activity events of one record (keeps large batches small).
+    pub max_events: Option<usize>,
     pub records: usize,
     pub seed: u64,
     pub resource_id: String,
@@ -123,6 +145,75 @@ fn mysql_events(d: &mut Drbg, t: i64, stmt_id: usize) -> Vec<Value> {
     ]
 }
 
+const ORACLE_STATEMENTS: [(&str, &str, &str); 5] = [
+    ("SELECT", "PERSONS", "select count(*) from persons"),
+    ("INSERT", "ORDERS", "insert into orders (id, total) values (:1, :2)"),
+    ("UPDATE", "ACCOUNTS", "update accounts set balance = balance - :1 where id = :2"),
+    ("GRANT", "PAYROLL", "grant select on payroll to reporting"),
+    ("LOGON", "", ""),
+];
+
+fn oracle_event(d: &mut Drbg, t: i64, stmt_id: usize) -> Value {
+    let (command, object, text) = ORACLE_STATEMENTS[d.below(ORACLE_STATEMENTS.len())];
+    let failed = command == "LOGON" && d.below(2) == 0;
+    let event = json!({
+        "class": "Standard", "clientApplication": "sqlplus@ip-10-0-2-17 (TNS V1-V3)", "command": command,
+        "commandText": if text.is_empty() { Value::Null } else { json!(text) }, "databaseName": "ORCL",
+        "dbProtocol": "oracle", "dbUserName": (["APP_RW", "ALICE", "RDSADMIN"][d.below(3)]), "endTime": null,
+        "errorMessage": null, "exitCode": if failed { 1017 } else { 0 }, "logTime": das_time(t).trim_end_matches("+00"),
+        "netProtocol": "tcp", "objectName": if object.is_empty() { Value::Null } else { json!(object) },
+        "objectType": if object.is_empty() { Value::Null } else { json!("TABLE") }, "paramList": [],
+        "pid": 17_000 + d.below(1000), "remoteHost": format!("10.0.2.{}", 10 + d.below(200)), "remotePort": null,
+        "rowCount": null, "serverHost": "10.0.0.9", "serverType": "oracle",
+        "serverVersion": "19.0.0.0.ru-2024-10.rur-2024-10.r1.EE.1", "serviceName": "oracle-ee",
+        "sessionId": 1_080_000_000 + d.below(1_000_000), "startTime": null, "statementId": stmt_id,
+        "substatementId": null, "transactionId": null,
+    });
+    let native = json!({
+            "UNIFIED_AUDIT_POLICIES": "DAS_ALL_ACTIONS", "AUTHENTICATION_TYPE": "(TYPE=(DATABASE));",
+            "OS_USERNAME": "ec2-user", "USERHOST": "ip-10-0-2-17", "TERMINAL": "pts/1", "INSTANCE_ID": 1,
+            "ENTRY_ID": stmt_id, "SCN": 5_136_972 + stmt_id, "PROXY_SESSIONID": 0, "SYSTEM_PRIVILEGE_USED": null,
+            "OBJECT_PRIVILEGES": null, "CLIENT_IDENTIFIER": null
+    });
+    with_native_fields(event, native)
+}
+
+const SQLSERVER_STATEMENTS: [(&str, &str, &str, &str); 4] = [
+    ("TABLE", "SELECT", "Orders", "select * from [appdb].[dbo].[Orders] where CustomerId = 4711"),
+    ("TABLE", "UPDATE", "Accounts", "update [dbo].[Accounts] set Balance = Balance - 10 where Id = 17"),
+    ("SCHEMA", "ALTER", "dbo", "alter schema dbo transfer [staging].[Orders]"),
+    ("LOGIN", "LOGIN SUCCEEDED", "", ""),
+];
+
+fn sqlserver_event(d: &mut Drbg, t: i64, stmt_id: usize) -> Value {
+    let (class, command, object, text) = SQLSERVER_STATEMENTS[d.below(SQLSERVER_STATEMENTS.len())];
+    let event = json!({
+        "class": class, "clientApplication": "Microsoft SQL Server Management Studio - Query", "command": command,
+        "commandText": text, "databaseName": "appdb", "dbProtocol": "SQLSERVER", "dbUserName": (["app_rw", "alice"][d.below(2)]),
+        "endTime": null, "errorMessage": null, "exitCode": 1, "logTime": das_time(t).replace(".", ".0"),
+        "netProtocol": null, "objectName": object, "objectType": if class == "TABLE" { "TABLE" } else { class },
+        "paramList": null, "pid": null, "remoteHost": format!("10.0.3.{}", 10 + d.below(200)), "remotePort": null,
+        "rowCount": d.below(100), "serverHost": "172.31.30.159", "serverType": "SQLSERVER",
+        "serverVersion": "15.00.4073.23.v1.R1", "serviceName": "sqlserver-ee", "sessionId": 50 + d.below(100),
+        "startTime": null, "statementId": format!("0x{}", hex::encode(d.bytes::<16>())), "substatementId": 1,
+        "transactionId": (4_532_935 + stmt_id).to_string(), "type": "record",
+    });
+    let native = json!({
+            "server_principal_id": 2, "database_principal_name": "dbo", "schema_name": "dbo",
+            "object_id": 581_577_110 + d.below(1000), "server_instance_name": "EC2AMAZ-NFUJJNO",
+            "session_server_principal_name": "app_rw", "connection_id": "AD3A5084-FB83-45C1-8334-E923459A8109",
+            "permission_bitmask": "0x00000000000000000000000000000001", "response_rows": 0,
+            "duration_milliseconds": d.below(50), "audit_schema_version": 1, "host_name": "EC2AMAZ-NFUJJNO"
+    });
+    with_native_fields(event, native)
+}
+
+fn with_native_fields(event: Value, native: Value) -> Value {
+    let mut e = event.as_object().cloned().unwrap_or_default();
+    e.insert("engineNativeAuditFields".into(), native);
+    Value::Object(e)
+}
+
 /// Builds the Kinesis event (the JSON Lambda hands the function).
 pub fn generate(opts: &GenerateOptions, keys: &LocalKeys) -> Value {
     let mut d = Drbg::new(opts.seed, "das-forwarder generate");
@@ -142,21 +233,25 @@ pub fn generate(opts: &GenerateOptions, keys: &LocalKeys) -> Value {
     let mut stmt_id = 100;
     let mut records = Vec::new();
     for i in 0..opts.records {
-        let mysql = i % 2 == 1;
+        let mysql = match opts.profile {
+            Profile::Mixed => i % 2 == 1,
+            p => p == Profile::Mysql,
+        };
         let t = opts.start_ms + i as i64 * 1_000;
         let mut events = Vec::new();
-        let count = match i % 6 {
-            4 => 0,       // heartbeat only
-            1 | 2 => 120, // several 4096-byte frames
+        let count = match (opts.profile, i % 6) {
+            (Profile::Heartbeats, _) | (Profile::Mixed, 4) => 0, // heartbeat only
+            (_, 1 | 2) => 120,                                   // several 4096-byte frames
             _ => 1 + d.below(8),
         };
-        for j in 0..count {
+        for j in 0..opts.max_events.map_or(count, |m| count.min(m)) {
             stmt_id += 1;
             let time = t + j as i64 * 3;
-            if mysql {
-                events.extend(mysql_events(&mut d, time, stmt_id));
-            } else {
-                events.push(pg_event(&mut d, time, stmt_id));
+            match opts.profile {
+                Profile::Oracle => events.push(oracle_event(&mut d, time, stmt_id)),
+                Profile::Sqlserver => events.push(sqlserver_event(&mut d, time, stmt_id)),
+                _ if mysql => events.extend(mysql_events(&mut d, time, stmt_id)),
+                _ => events.push(pg_event(&mut d, time, stmt_id)),
             }
         }
         if count == 0 || d.below(3) == 0 {
@@ -165,7 +260,12 @@ pub fn generate(opts: &GenerateOptions, keys: &LocalKeys) -> Value {
         let inner = json!({
             "type": "DatabaseActivityMonitoringRecord",
             "clusterId": if opts.resource_id.starts_with("cluster-") { opts.resource_id.as_str() } else { "" },
-            "instanceId": format!("db-DEMOINSTANCE{}", if mysql { "MYSQL" } else { "PG" }),
+            "instanceId": match opts.profile {
+                Profile::Oracle | Profile::Sqlserver if opts.resource_id.starts_with("db-") => opts.resource_id.clone(),
+                Profile::Oracle => "db-DEMOINSTANCEORACLE".to_owned(),
+                Profile::Sqlserver => "db-DEMOINSTANCESQLSERVER".to_owned(),
+                _ => format!("db-DEMOINSTANCE{}", if mysql { "MYSQL" } else { "PG" }),
+            },
             "databaseActivityEventList": events,
         });
         let compressed = crate::sinks::s3::encoder::gzip(inner.to_string().as_bytes(), 6);
@@ -179,10 +279,22 @@ pub fn generate(opts: &GenerateOptions, keys: &LocalKeys) -> Value {
             wrap_iv: d.bytes::<12>(),
             context: &[],
         };
-        let message = encrypt(&params, &compressed).unwrap_or_default();
+        let mut message = encrypt(&params, &compressed).unwrap_or_default();
+        if opts.poison == Some(i) && !message.is_empty() {
+            // One flipped bit in the last frame's ciphertext (before the 0178 footer's ~105 bytes):
+            // its GCM tag no longer verifies.
+            let at = message.len().saturating_sub(140);
+            message[at] ^= 0x10;
+        }
+        let version = match opts.profile {
+            Profile::Oracle => "1.3",
+            Profile::Sqlserver => "1.4",
+            _ if mysql => "1.2",
+            _ => "1.1",
+        };
         let record = json!({
             "type": "DatabaseActivityMonitoringRecords",
-            "version": if mysql { "1.2" } else { "1.1" },
+            "version": version,
             "databaseActivityEvents": b64(&message),
             "key": blob,
         });
