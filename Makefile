@@ -13,7 +13,7 @@ DEMO_OUT ?= out/demo
 DEMO_BUILD ?= $(CARGO) build --quiet
 DEMO_ENV := KEY_PROVIDER=local LOCAL_MASTER_KEY_FILE=events/local-master-key.hex SINKS=file FILE_SINK_DIR=$(DEMO_OUT)
 
-.PHONY: demo test lint venv fixtures events clean lambda-tools build watch invoke lambda-test template-lint sam-build
+.PHONY: demo test lint venv fixtures events clean lambda-tools build watch invoke lambda-test template-lint sam-build bench
 
 # The cargo-lambda loop: the function as Lambda runs it, with the demo key and the file sink.
 WATCH_PORT ?= 9000
@@ -109,6 +109,13 @@ template-lint: $(SAM_VENV)/.installed
 ## sam-build: `sam build` (rust-cargolambda) into .aws-sam/
 sam-build: $(SAM_VENV)/.installed lambda-tools
 	PATH="$(abspath $(VENV))/bin:$(abspath $(SAM_VENV))/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build --beta-features
+
+## bench: end to end beside the documented Python consumer (same corpus, same moto KMS), stages, memory, start-up
+BENCH_ARGS ?=
+bench: venv
+	$(CARGO) build --release --quiet --bin das-forwarder
+	$(CARGO) bench --quiet --bench pipeline -- $(BENCH_ARGS)
+	$(CARGO) bench --quiet --bench stages
 
 clean:
 	rm -rf out $(VENV) $(SAM_VENV) .aws-sam

@@ -47,6 +47,8 @@ pub struct Config {
     pub max_inflated_bytes: usize,
     pub max_events_per_record: usize,
     pub decrypt_concurrency: usize,
+    /// Threads that decrypt and normalize a batch (`DECODE_THREADS`).
+    pub decode_threads: usize,
     pub kms_timeout: Duration,
     pub log_format: Option<LogFormat>,
     pub filters: crate::ocsf::Filters,
@@ -264,6 +266,7 @@ impl Config {
             max_inflated_bytes: env.number("MAX_INFLATED_BYTES", 64 << 20, 1 << 10, 1 << 30)?,
             max_events_per_record: env.number("MAX_EVENTS_PER_RECORD", 100_000, 1, 10_000_000)?,
             decrypt_concurrency: env.number("DECRYPT_CONCURRENCY", 32, 1, 1024)?,
+            decode_threads: env.number("DECODE_THREADS", crate::parallel::default_threads().min(64), 1, 64)?,
             kms_timeout: Duration::from_millis(env.number("KMS_TIMEOUT_MS", 5_000, 100, 60_000)?),
             log_format,
             filters: crate::ocsf::Filters::from_lists(

@@ -1,6 +1,8 @@
-//! One Kinesis record's data to activity events: envelope, resource id,
-//! wrapping key, ESDK decrypt, gunzip, parse. Only the key lookup does I/O;
-//! `open_payload` is the pure CPU path after it.
+//! One Kinesis record's data to activity events, in two halves: `lookup`
+//! (envelope, resource id, wrapping key: the only I/O) and `Keyed::open`
+//! (ESDK decrypt, gunzip, parse: pure CPU, run on every core by the handler).
+
+use std::sync::Arc;
 
 use crate::das::activity::{parse_record, ActivityRecord};
 use crate::das::inflate::inflate;
@@ -8,7 +10,7 @@ use crate::das::resource::{resource_id, ResourceId};
 use crate::das::{envelope, Envelope};
 use crate::error::Failure;
 use crate::esdk::{self, RawAesKeyring};
-use crate::keys::{DataKeyCache, KeyContext};
+use crate::keys::{DataKeyCache, KeyContext, WrappingKey};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -33,6 +35,38 @@ pub fn open_payload(message: &[u8], wrapping_key: &[u8], limits: Limits) -> Resu
     Ok(parse_record(&json, limits.max_events_per_record)?)
 }
 
+/// A record whose wrapping key is in hand: everything the CPU half needs.
+pub struct Keyed {
+    pub resource: ResourceId,
+    pub version: String,
+    /// The ESDK message, base64-decoded.
+    pub message: Vec<u8>,
+    pub key: Arc<WrappingKey>,
+}
+
+impl Keyed {
+    /// Decrypt, gunzip, parse.
+    pub fn open(&self, limits: Limits) -> Result<Decoded, Failure> {
+        let record = open_payload(&self.message, self.key.bytes(), limits)?;
+        Ok(Decoded { resource: self.resource.clone(), version: self.version.clone(), record })
+    }
+}
+
+/// Envelope, resource id and (cached) wrapping key of one record.
+pub async fn lookup(
+    data: &[u8],
+    event_source_arn: Option<&str>,
+    resource_override: Option<&str>,
+    keys: &DataKeyCache,
+) -> Result<Keyed, Failure> {
+    let Envelope { version, message, key_blob } = envelope::parse(data)?;
+    let resource = resource_id(event_source_arn, resource_override)?;
+    let ctx = KeyContext { key: resource.encryption_context_key(), value: resource.as_str() };
+    let key = keys.get(&key_blob, ctx).await?;
+    Ok(Keyed { resource, version, message, key })
+}
+
+/// Both halves at once.
 pub async fn decode(
     data: &[u8],
     event_source_arn: Option<&str>,
@@ -40,10 +74,5 @@ pub async fn decode(
     keys: &DataKeyCache,
     limits: Limits,
 ) -> Result<Decoded, Failure> {
-    let Envelope { version, message, key_blob } = envelope::parse(data)?;
-    let resource = resource_id(event_source_arn, resource_override)?;
-    let ctx = KeyContext { key: resource.encryption_context_key(), value: resource.as_str() };
-    let key = keys.get(&key_blob, ctx).await?;
-    let record = open_payload(&message, key.bytes(), limits)?;
-    Ok(Decoded { resource, version, record })
+    lookup(data, event_source_arn, resource_override, keys).await?.open(limits)
 }

@@ -26,10 +26,11 @@ use tracing::{error, info, warn};
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::decode::{decode, Decoded, Limits};
+use crate::decode::{lookup, Keyed, Limits};
 use crate::error::Failure;
 use crate::keys::{DataKeyCache, KeyProvider};
-use crate::output::{encode, record_context, FilterCounts};
+use crate::output::{encode_record, EncodedRecord, FilterCounts};
+use crate::parallel;
 use crate::sinks::quarantine::{QuarantineEntry, QuarantineStore};
 use crate::sinks::{Fanout, OutputBatch, OutputRecord, RejectedEvent, Sink};
 
@@ -147,19 +148,32 @@ impl Forwarder {
         };
         let resource_override = self.config.resource_id.as_deref();
 
-        // 1. Decode every record (key lookups run concurrently, order is kept).
-        let outcomes: Vec<Result<Decoded, Failure>> = stream::iter(records)
-            .map(|r| decode(&r.kinesis.data.0, r.event_source_arn.as_deref(), resource_override, &self.keys, limits))
+        // 1. Envelope and wrapping key of every record (key lookups run concurrently, order is kept).
+        let keyed: Vec<Result<Keyed, Failure>> = stream::iter(records)
+            .map(|r| lookup(&r.kinesis.data.0, r.event_source_arn.as_deref(), resource_override, &self.keys))
             .buffered(self.config.decrypt_concurrency)
             .collect()
             .await;
-        let mut cut = outcomes.iter().position(|o| matches!(o, Err(Failure::Transient(_)))).unwrap_or(records.len());
-        if let Some(Err(failure)) = outcomes.get(cut) {
+        let mut cut = keyed.iter().position(|o| matches!(o, Err(Failure::Transient(_)))).unwrap_or(records.len());
+        if let Some(Err(failure)) = keyed.get(cut) {
             error!(sequence_number = %records[cut].kinesis.sequence_number, cause = %failure, "record could not be decoded now; reporting it for retry");
         }
 
-        // 2. Quarantine the permanent failures before the cut.
-        let (q_index, q_entries): (Vec<usize>, Vec<QuarantineEntry>) = outcomes[..cut]
+        // 2. Decrypt, inflate, parse and encode the records before the cut on every core, in order.
+        //    Each record's parsed events are dropped as soon as its lines exist.
+        let filters = &self.config.filters;
+        let indices: Vec<usize> = (0..cut).collect();
+        let outcomes: Vec<Result<EncodedRecord, Failure>> = parallel::blocking(|| {
+            parallel::map_ordered(&indices, self.config.decode_threads, |&i| {
+                let keyed = keyed[i].as_ref().map_err(Clone::clone)?;
+                let decoded = keyed.open(limits)?;
+                Ok(encode_record(&decoded, records[i].event_source_arn.as_deref(), arrival_ms(&records[i]), filters))
+            })
+        });
+        drop(keyed);
+
+        // 3. Quarantine the permanent failures before the cut.
+        let (q_index, q_entries): (Vec<usize>, Vec<QuarantineEntry>) = outcomes
             .iter()
             .enumerate()
             .filter_map(|(i, o)| match o {
@@ -175,24 +189,26 @@ impl Forwarder {
             cut = cut.min(q_index[k]);
         }
 
-        // 3. Deliver the decoded records before the cut to every sink.
+        // 4. Deliver the records before the cut to every sink.
         let shard_id = records.first().map(shard_of).unwrap_or_default();
         let mut batch = OutputBatch { shard_id, records: Vec::new(), deadline };
         let mut batch_index = Vec::new();
-        let mut filtered = Vec::new();
-        for (i, outcome) in outcomes[..cut].iter().enumerate() {
-            if let Ok(decoded) = outcome {
-                let ctx = record_context(decoded, records[i].event_source_arn.as_deref(), arrival_ms(&records[i]));
-                let mut counts = FilterCounts::default();
-                let events = encode(decoded, &ctx, &self.config.filters, &mut counts);
-                filtered.push(counts);
-                batch.records.push(OutputRecord {
-                    sequence_number: records[i].kinesis.sequence_number.clone(),
-                    stream: ctx.stream.clone(),
-                    instance_id: ctx.instance_id.clone(),
-                    events,
-                });
-                batch_index.push(i);
+        // Per delivered record: (events, heartbeats, filtered); per quarantined record: its code.
+        let mut delivered_counts: Vec<(usize, usize, FilterCounts)> = Vec::new();
+        let mut quarantined_codes: Vec<(usize, &'static str)> = Vec::new();
+        for (i, outcome) in outcomes.into_iter().enumerate().take(cut) {
+            match outcome {
+                Ok(encoded) => {
+                    delivered_counts.push((encoded.events.len(), encoded.heartbeats, encoded.filtered));
+                    batch.records.push(OutputRecord {
+                        sequence_number: records[i].kinesis.sequence_number.clone(),
+                        stream: encoded.stream,
+                        instance_id: encoded.instance_id,
+                        events: encoded.events,
+                    });
+                    batch_index.push(i);
+                }
+                Err(f) => quarantined_codes.push((i, f.code())),
             }
         }
         let (rejected, sink_errors) = self.sinks.deliver(&batch).await;
@@ -203,7 +219,7 @@ impl Forwarder {
             cut = cut.min(batch_index[first.first_undelivered]);
         }
 
-        // 4. Events a receiver refused for good go to the quarantine too.
+        // 5. Events a receiver refused for good go to the quarantine too.
         let rejected: Vec<(usize, QuarantineEntry)> = rejected
             .iter()
             .map(|r| batch_index[r.record])
@@ -218,7 +234,7 @@ impl Forwarder {
             cut = cut.min(r_index[k]);
         }
 
-        // 5. Account for every record and answer Kinesis.
+        // 6. Account for every record and answer Kinesis.
         let stats = self.keys.stats().since(&before);
         let mut summary = Summary {
             records: records.len(),
@@ -231,24 +247,18 @@ impl Forwarder {
             first_reported: records.get(cut).map(|r| r.kinesis.sequence_number.clone()),
             ..Summary::default()
         };
-        for (outcome, counts) in outcomes[..cut].iter().filter(|o| o.is_ok()).zip(&filtered) {
-            if let Ok(d) = outcome {
+        // A sink or quarantine failure may have moved the cut: count only the records before it.
+        for (&i, (events, heartbeats, filtered)) in batch_index.iter().zip(&delivered_counts) {
+            if i < cut {
                 summary.delivered += 1;
-                summary.events += d.record.events.len() - counts.total();
-                summary.heartbeats += d.record.heartbeats;
-                summary.filtered.users += counts.users;
-                summary.filtered.commands += counts.commands;
-                summary.filtered.databases += counts.databases;
+                summary.events += events;
+                summary.heartbeats += heartbeats;
+                summary.filtered.add(filtered);
             }
         }
-        for outcome in &outcomes[..cut] {
-            match outcome {
-                Ok(_) => {}
-                Err(f) => {
-                    summary.quarantined += 1;
-                    *summary.quarantine_reasons.entry(f.code()).or_default() += 1;
-                }
-            }
+        for &(_, code) in quarantined_codes.iter().filter(|(i, _)| *i < cut) {
+            summary.quarantined += 1;
+            *summary.quarantine_reasons.entry(code).or_default() += 1;
         }
         let mut response = KinesisEventResponse::default();
         response.set_failures(records[cut..].iter().map(|r| r.kinesis.sequence_number.clone()));

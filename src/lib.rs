@@ -11,5 +11,6 @@ pub mod handler;
 pub mod keys;
 pub mod ocsf;
 pub mod output;
+pub mod parallel;
 pub mod setup;
 pub mod sinks;

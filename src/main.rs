@@ -52,6 +52,9 @@ enum Command {
         /// Cap on the activity events of one record.
         #[arg(long)]
         max_events: Option<usize>,
+        /// Exactly this many activity events in every record.
+        #[arg(long, conflicts_with = "max_events")]
+        events_per_record: Option<usize>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
         #[arg(long, default_value = "cluster-DEMO4HNY5V4RRNPKKYB7ICFKE5")]
@@ -108,6 +111,9 @@ async fn run_cli(config: Config, command: Command) -> Result<(), String> {
             let forwarder = setup::forwarder(config).await?;
             let (response, summary) = invoke(&forwarder, &event).await?;
             eprintln!("summary: {}", serde_json::to_string(&summary).map_err(|e| e.to_string())?);
+            if let Some(kib) = peak_rss_kib() {
+                eprintln!("peak_rss_kib: {kib}");
+            }
             println!("{}", serde_json::to_string(&response).map_err(|e| e.to_string())?);
             Ok(())
         }
@@ -118,6 +124,7 @@ async fn run_cli(config: Config, command: Command) -> Result<(), String> {
             profile,
             poison,
             max_events,
+            events_per_record,
             seed,
             resource_id,
             region,
@@ -131,6 +138,7 @@ async fn run_cli(config: Config, command: Command) -> Result<(), String> {
                 profile,
                 poison,
                 max_events,
+                events_per_record,
                 records,
                 seed,
                 resource_id,
@@ -146,6 +154,13 @@ async fn run_cli(config: Config, command: Command) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// The process's peak resident set (VmHWM), where /proc has it.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[tokio::main]

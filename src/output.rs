@@ -19,6 +19,12 @@ impl FilterCounts {
     pub fn total(&self) -> usize {
         self.users + self.commands + self.databases
     }
+
+    pub fn add(&mut self, other: &FilterCounts) {
+        self.users += other.users;
+        self.commands += other.commands;
+        self.databases += other.databases;
+    }
 }
 
 pub fn record_context(decoded: &Decoded, event_source_arn: Option<&str>, arrival_ms: i64) -> RecordContext {
@@ -32,6 +38,36 @@ pub fn record_context(decoded: &Decoded, event_source_arn: Option<&str>, arrival
         account: source.account,
         stream: source.stream,
         arrival_ms,
+    }
+}
+
+/// A decoded record's output: its lines, and what it held.
+#[derive(Debug, Default)]
+pub struct EncodedRecord {
+    pub events: Vec<EncodedEvent>,
+    pub heartbeats: usize,
+    pub filtered: FilterCounts,
+    pub stream: Option<String>,
+    pub instance_id: Option<String>,
+}
+
+/// `record_context` and `encode` in one step; the decoded events are dropped
+/// by the caller right after, so a batch never holds both forms at once.
+pub fn encode_record(
+    decoded: &Decoded,
+    event_source_arn: Option<&str>,
+    arrival_ms: i64,
+    filters: &Filters,
+) -> EncodedRecord {
+    let ctx = record_context(decoded, event_source_arn, arrival_ms);
+    let mut filtered = FilterCounts::default();
+    let events = encode(decoded, &ctx, filters, &mut filtered);
+    EncodedRecord {
+        events,
+        heartbeats: decoded.record.heartbeats,
+        filtered,
+        stream: ctx.stream,
+        instance_id: ctx.instance_id,
     }
 }
 

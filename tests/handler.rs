@@ -27,6 +27,7 @@ fn event(records: usize) -> KinesisEvent {
         profile: Profile::Mixed,
         poison: None,
         max_events: None,
+        events_per_record: None,
         records,
         seed: 7,
         resource_id: "cluster-TESTCLUSTER".into(),

@@ -29,6 +29,7 @@ fn event(records: usize) -> KinesisEvent {
         profile: Profile::Mixed,
         poison: None,
         max_events: None,
+        events_per_record: None,
         records,
         seed: 11,
         resource_id: "cluster-HECTEST".into(),

@@ -28,6 +28,7 @@ fn event(records: usize, start_ms: i64) -> KinesisEvent {
         profile: Profile::Mixed,
         poison: None,
         max_events: None,
+        events_per_record: None,
         records,
         seed: 5,
         resource_id: "cluster-S3TEST".into(),

@@ -36,6 +36,8 @@ pub struct GenerateOptions {
     pub poison: Option<usize>,
     /// Cap on the activity events of one record (keeps large batches small).
     pub max_events: Option<usize>,
+    /// Exactly this many activity events in every record (no heartbeat-only records).
+    pub events_per_record: Option<usize>,
     pub records: usize,
     pub seed: u64,
     pub resource_id: String,
@@ -228,6 +230,17 @@ pub fn generate(opts: &GenerateOptions, keys: &LocalKeys) -> Value {
             (key, base64::engine::general_purpose::STANDARD.encode(blob))
         })
         .collect();
+    build(opts, &mut d, &wrapping)
+}
+
+/// The same with wrapping keys made elsewhere, e.g. KMS `GenerateDataKey` under the RDS
+/// encryption context: `(plaintext key, base64 ciphertext blob)`, shared round-robin.
+pub fn generate_with_keys(opts: &GenerateOptions, wrapping: &[([u8; 32], String)]) -> Value {
+    let mut d = Drbg::new(opts.seed, "das-forwarder generate");
+    build(opts, &mut d, wrapping)
+}
+
+fn build(opts: &GenerateOptions, d: &mut Drbg, wrapping: &[([u8; 32], String)]) -> Value {
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     let arn = format!("arn:aws:kinesis:{}:{}:stream/aws-rds-das-{}", opts.region, opts.account, opts.resource_id);
     let mut stmt_id = 100;
@@ -239,19 +252,22 @@ pub fn generate(opts: &GenerateOptions, keys: &LocalKeys) -> Value {
         };
         let t = opts.start_ms + i as i64 * 1_000;
         let mut events = Vec::new();
-        let count = match (opts.profile, i % 6) {
-            (Profile::Heartbeats, _) | (Profile::Mixed, 4) => 0, // heartbeat only
-            (_, 1 | 2) => 120,                                   // several 4096-byte frames
-            _ => 1 + d.below(8),
+        let count = match (opts.events_per_record, opts.profile, i % 6) {
+            (Some(n), _, _) => n,
+            (None, p, k) => match (p, k) {
+                (Profile::Heartbeats, _) | (Profile::Mixed, 4) => 0, // heartbeat only
+                (_, 1 | 2) => 120,                                   // several 4096-byte frames
+                _ => 1 + d.below(8),
+            },
         };
         for j in 0..opts.max_events.map_or(count, |m| count.min(m)) {
             stmt_id += 1;
             let time = t + j as i64 * 3;
             match opts.profile {
-                Profile::Oracle => events.push(oracle_event(&mut d, time, stmt_id)),
-                Profile::Sqlserver => events.push(sqlserver_event(&mut d, time, stmt_id)),
-                _ if mysql => events.extend(mysql_events(&mut d, time, stmt_id)),
-                _ => events.push(pg_event(&mut d, time, stmt_id)),
+                Profile::Oracle => events.push(oracle_event(d, time, stmt_id)),
+                Profile::Sqlserver => events.push(sqlserver_event(d, time, stmt_id)),
+                _ if mysql => events.extend(mysql_events(d, time, stmt_id)),
+                _ => events.push(pg_event(d, time, stmt_id)),
             }
         }
         if count == 0 || d.below(3) == 0 {
