@@ -32,14 +32,17 @@ use das_forwarder::das::activity::parse_record;
 use das_forwarder::das::envelope;
 use das_forwarder::das::inflate::inflate;
 use das_forwarder::das::resource::resource_id;
+use das_forwarder::decode::Decoded;
 use das_forwarder::esdk::{self, RawAesKeyring};
 use das_forwarder::handler::Forwarder;
 use das_forwarder::keys::kms::KmsKeys;
 use das_forwarder::keys::{DataKeyCache, KeyContext, KeyProvider};
+use das_forwarder::ocsf::Filters;
 use das_forwarder::ocsf::{map, RecordContext};
+use das_forwarder::output::encode_record;
 use das_forwarder::sinks::partition::partition;
 use das_forwarder::sinks::quarantine::FileQuarantine;
-use das_forwarder::sinks::s3::encoder::gzip;
+use das_forwarder::sinks::s3::encoder::{gzip, gzip_lines};
 use das_forwarder::sinks::{OutputBatch, RejectedEvent, Sink, SinkError};
 use futures::future::BoxFuture;
 
@@ -97,7 +100,7 @@ impl Sink for GzipOnly {
     fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<Vec<RejectedEvent>, SinkError>> {
         Box::pin(async move {
             for part in partition(batch, "das/", "ndjson.gz") {
-                let body = gzip(&part.ndjson(), self.level);
+                let body = gzip_lines(&part.lines, self.level, das_forwarder::parallel::default_threads());
                 self.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
             }
             Ok(Vec::new())
@@ -201,7 +204,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 async fn stages(event: &KinesisEvent, cache: &DataKeyCache, level: u32) -> Vec<(&'static str, Duration)> {
     let mut t: BTreeMap<usize, (&'static str, Duration)> = BTreeMap::new();
     let mut add = |i: usize, name: &'static str, d: Duration| t.entry(i).or_insert((name, Duration::ZERO)).1 += d;
-    let mut ndjson = Vec::new();
+    let mut outputs = Vec::new();
     for r in &event.records {
         let s = Instant::now();
         let env = envelope::parse(&r.kinesis.data.0).expect("envelope");
@@ -221,25 +224,14 @@ async fn stages(event: &KinesisEvent, cache: &DataKeyCache, level: u32) -> Vec<(
         let record = parse_record(&json, 100_000).expect("parse");
         add(4, "parse activity JSON", s.elapsed());
         let s = Instant::now();
-        let rc = RecordContext {
-            resource_id: resource.as_str().to_owned(),
-            cluster_id: record.cluster_id.clone(),
-            instance_id: record.instance_id.clone(),
-            version: Some(env.version.clone()),
-            region: Some("us-east-1".into()),
-            account: Some("123456789012".into()),
-            stream: Some(format!("aws-rds-das-{RESOURCE}")),
-            arrival_ms: 0,
-        };
-        for e in &record.events {
-            let line = serde_json::to_vec(&map(e, &rc)).expect("serialize");
-            ndjson.extend_from_slice(&line);
-            ndjson.push(b'\n');
-        }
+        let decoded = Decoded { resource, version: env.version, record };
+        let encoded = encode_record(&decoded, r.event_source_arn.as_deref(), 0, &Filters::default());
         add(5, "OCSF map + NDJSON", s.elapsed());
+        outputs.push(encoded);
     }
     let s = Instant::now();
-    let gz = gzip(&ndjson, level);
+    let lines: Vec<&[u8]> = outputs.iter().flat_map(|o| o.events.iter().map(|e| &e.line[..])).collect();
+    let gz = gzip_lines(&lines, level, 1);
     add(6, "gzip output", s.elapsed());
     std::hint::black_box(gz);
     t.into_values().collect()
@@ -416,17 +408,30 @@ fn main() {
         if args.binary.is_file() {
             let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
             s3.create_bucket().bucket("das-bench").send().await.expect("CreateBucket");
-            let big = corpus(10_000, 1, 43, &keys);
-            let big_path = out_dir.join("batch-10000.json");
-            std::fs::write(&big_path, serde_json::to_vec(&big).unwrap()).unwrap();
-            let size = std::fs::metadata(&big_path).unwrap().len();
-            let (kib, secs) = invoke_peak_rss(&args.binary, &big_path, &moto, "das-bench");
+            // Lambda delivers at most 6 MB: as many one-event records as fit, and 10,000 records
+            // (about 22 MB, more than a mapping can deliver) as the worst case.
+            let mut rss = Vec::new();
+            for (records, label) in [(2_750, "6 MB batch"), (10_000, "10,000 records")] {
+                let big = corpus(records, 1, 43, &keys);
+                let path = out_dir.join(format!("batch-{records}.json"));
+                std::fs::write(&path, serde_json::to_vec(&big).unwrap()).unwrap();
+                let size = std::fs::metadata(&path).unwrap().len();
+                let (kib, secs) = invoke_peak_rss(&args.binary, &path, &moto, "das-bench");
+                rss.push(format!(
+                    "  peak RSS, invoke of a {label} ({records} records, {:.1} MB event, KMS + S3 on moto): {:.1} MiB ({:.2} s)",
+                    size as f64 / 1e6,
+                    kib as f64 / 1024.0,
+                    secs
+                ));
+            }
             let empty = out_dir.join("empty.json");
             std::fs::write(&empty, b"{\"Records\":[]}").unwrap();
             let ready = start_to_ready(&args.binary, &empty);
             println!();
             println!("process ({}):", args.binary.display());
-            println!("  peak RSS, invoke of 10,000 records ({:.1} MB event, KMS + S3 on moto): {:.1} MiB ({:.2} s)", size as f64 / 1e6, kib as f64 / 1024.0, secs);
+            for line in &rss {
+                println!("{line}");
+            }
             println!("  start to ready (empty batch, KMS and S3 clients built, no network I/O): {ready:.1} ms (median of 21 runs, whole process)");
         } else {
             println!("\n(no {} : build it with `cargo build --release` for the RSS and start-up rows)", args.binary.display());

@@ -78,7 +78,9 @@ pub fn encode(
     filters: &Filters,
     counts: &mut FilterCounts,
 ) -> Vec<EncodedEvent> {
-    let mut out = Vec::with_capacity(decoded.record.events.len());
+    // Every line of the record goes into one buffer; each event gets a slice of it.
+    let mut buf = Vec::with_capacity(decoded.record.events.len() * 2048);
+    let mut spans = Vec::with_capacity(decoded.record.events.len());
     for event in &decoded.record.events {
         match filters.check(event) {
             Some(Dropped::User) => counts.users += 1,
@@ -86,11 +88,13 @@ pub fn encode(
             Some(Dropped::Database) => counts.databases += 1,
             None => {
                 let ocsf = map(event, ctx);
+                let start = buf.len();
                 // Serializing plain structs and JSON values to a Vec cannot fail.
-                let line = serde_json::to_vec(&ocsf).unwrap_or_default();
-                out.push(EncodedEvent { time_ms: ocsf.time, line });
+                let _ = serde_json::to_writer(&mut buf, &ocsf);
+                spans.push((ocsf.time, start, buf.len()));
             }
         }
     }
-    out
+    let buf = bytes::Bytes::from(buf);
+    spans.into_iter().map(|(time_ms, start, end)| EncodedEvent { time_ms, line: buf.slice(start..end) }).collect()
 }

@@ -101,9 +101,21 @@ pub fn event_uid(ctx: &RecordContext, event: &ActivityEvent) -> String {
         h.update(part.unwrap_or("").as_bytes());
         h.update([0]);
     }
-    // `Map` keeps keys sorted, so the serialization is canonical.
-    h.update(serde_json::to_vec(&event.fields).unwrap_or_default());
+    // `Map` keeps keys sorted, so the serialization is canonical. It streams into the hash.
+    let _ = serde_json::to_writer(HashWriter(&mut h), &event.fields);
     hex::encode(&h.finalize()[..16])
+}
+
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 pub fn map(event: &ActivityEvent, ctx: &RecordContext) -> Event {

@@ -89,7 +89,7 @@ mod tests {
     use crate::sinks::{EncodedEvent, OutputRecord};
 
     fn ev(time_ms: i64, line: &str) -> EncodedEvent {
-        EncodedEvent { time_ms, line: line.as_bytes().to_vec() }
+        EncodedEvent { time_ms, line: bytes::Bytes::copy_from_slice(line.as_bytes()) }
     }
 
     #[test]

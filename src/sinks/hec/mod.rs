@@ -74,7 +74,7 @@ impl HecSink {
             sink: "hec",
             record: env.record,
             event: env.event,
-            line: batch.records[env.record].events[env.event].line.clone(),
+            line: batch.records[env.record].events[env.event].line.to_vec(),
             reason,
             detail: format!("HEC code {}: {}", resp.code.unwrap_or(-1), resp.text_for_log()),
         }

@@ -48,7 +48,10 @@ impl Sink for S3Sink {
         Box::pin(async move {
             let parts = partition(batch, &self.config.prefix, "ndjson.gz");
             let puts = parts.iter().map(|part| async move {
-                let body = encoder::gzip(&part.ndjson(), self.config.gzip_level);
+                let level = self.config.gzip_level;
+                let body = crate::parallel::blocking(|| {
+                    encoder::gzip_lines(&part.lines, level, crate::parallel::default_threads())
+                });
                 self.put(&part.key, body, "application/x-ndjson").await.map_err(|e| (part.first_record, e))
             });
             let deadline = tokio::time::Instant::from_std(batch.deadline);

@@ -63,7 +63,7 @@ impl WebhookSink {
             .records
             .iter()
             .enumerate()
-            .flat_map(|(i, r)| r.events.iter().map(move |e| (i, e.line.as_slice())))
+            .flat_map(|(i, r)| r.events.iter().map(move |e| (i, &e.line[..])))
             .collect();
         let sizes: Vec<usize> = events.iter().map(|(_, l)| l.len() + 1).collect();
         for range in chunks(&sizes, self.config.max_batch_bytes, self.config.max_batch_events) {
