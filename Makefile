@@ -13,7 +13,7 @@ DEMO_OUT ?= out/demo
 DEMO_BUILD ?= $(CARGO) build --quiet
 DEMO_ENV := KEY_PROVIDER=local LOCAL_MASTER_KEY_FILE=events/local-master-key.hex SINKS=file FILE_SINK_DIR=$(DEMO_OUT)
 
-.PHONY: demo test lint venv fixtures events clean lambda-tools build watch invoke lambda-test template-lint sam-build bench
+.PHONY: demo test lint venv fixtures events clean lambda-tools build watch invoke lambda-test template-lint sam-build bench fuzz
 
 # The cargo-lambda loop: the function as Lambda runs it, with the demo key and the file sink.
 WATCH_PORT ?= 9000
@@ -116,6 +116,19 @@ bench: venv
 	$(CARGO) build --release --quiet --bin das-forwarder
 	$(CARGO) bench --quiet --bench pipeline -- $(BENCH_ARGS)
 	$(CARGO) bench --quiet --bench stages
+
+## fuzz: every fuzz target for FUZZ_SECS seconds (libFuzzer via cargo-fuzz), from the committed seeds
+FUZZ_SECS ?= 60
+FUZZ_TARGETS := envelope esdk_decrypt das_events
+CARGO_FUZZ_VERSION := 0.13.2
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked --quiet cargo-fuzz@$(CARGO_FUZZ_VERSION)
+	@# Stable Rust: cargo-fuzz needs -Z flags (RUSTC_BOOTSTRAP); no sanitizer, so panics are what is caught.
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/corpus/$$t && cp -n fuzz/seeds/$$t/* fuzz/corpus/$$t/ && \
+	  RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none $$t fuzz/corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECS) -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 || exit 1; \
+	done
 
 clean:
 	rm -rf out $(VENV) $(SAM_VENV) .aws-sam

@@ -46,6 +46,7 @@ pub struct Config {
     pub cache_ttl: Duration,
     pub max_inflated_bytes: usize,
     pub max_events_per_record: usize,
+    pub max_frame_length: u32,
     pub decrypt_concurrency: usize,
     /// Threads that decrypt and normalize a batch (`DECODE_THREADS`).
     pub decode_threads: usize,
@@ -265,6 +266,7 @@ impl Config {
             cache_ttl: Duration::from_secs(env.number("DATA_KEY_CACHE_TTL_SECS", 3600, 1, 7 * 86_400)?),
             max_inflated_bytes: env.number("MAX_INFLATED_BYTES", 64 << 20, 1 << 10, 1 << 30)?,
             max_events_per_record: env.number("MAX_EVENTS_PER_RECORD", 100_000, 1, 10_000_000)?,
+            max_frame_length: env.number("MAX_FRAME_LENGTH", 1 << 20, 1 << 9, u32::MAX)?,
             decrypt_concurrency: env.number("DECRYPT_CONCURRENCY", 32, 1, 1024)?,
             decode_threads: env.number("DECODE_THREADS", crate::parallel::default_threads().min(64), 1, 64)?,
             kms_timeout: Duration::from_millis(env.number("KMS_TIMEOUT_MS", 5_000, 100, 60_000)?),

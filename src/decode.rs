@@ -16,6 +16,14 @@ use crate::keys::{DataKeyCache, KeyContext, WrappingKey};
 pub struct Limits {
     pub max_inflated_bytes: usize,
     pub max_events_per_record: usize,
+    /// Largest ESDK frame accepted (`MAX_FRAME_LENGTH`); DAS writes 4096-byte frames.
+    pub max_frame_length: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { max_inflated_bytes: 64 << 20, max_events_per_record: 100_000, max_frame_length: 1 << 20 }
+    }
 }
 
 /// A record that decrypted and parsed.
@@ -29,6 +37,13 @@ pub struct Decoded {
 
 /// The pure part: ESDK message + wrapping key → activity record.
 pub fn open_payload(message: &[u8], wrapping_key: &[u8], limits: Limits) -> Result<ActivityRecord, Failure> {
+    let frame_length = esdk::header::parse(message)?.frame_length;
+    if frame_length > limits.max_frame_length {
+        return Err(Failure::Permanent {
+            code: "limits.frame_too_large",
+            detail: format!("frame length {frame_length} is over MAX_FRAME_LENGTH ({})", limits.max_frame_length),
+        });
+    }
     let compressed = esdk::decrypt(message, &RawAesKeyring::das(wrapping_key))?;
     let compressed = zeroize::Zeroizing::new(compressed);
     let json = zeroize::Zeroizing::new(inflate(&compressed, limits.max_inflated_bytes)?);

@@ -145,6 +145,7 @@ impl Forwarder {
         let limits = Limits {
             max_inflated_bytes: self.config.max_inflated_bytes,
             max_events_per_record: self.config.max_events_per_record,
+            max_frame_length: self.config.max_frame_length,
         };
         let resource_override = self.config.resource_id.as_deref();
 

@@ -31,8 +31,10 @@ pub struct ActivityRecord {
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ActivityError {
-    #[error("decrypted payload is not UTF-8 JSON: {0}")]
+    #[error("decrypted payload is not JSON: {0}")]
     NotJson(String),
+    #[error("decrypted payload is not UTF-8 (invalid byte at offset {0})")]
+    NotUtf8(usize),
     #[error("decrypted payload type is {0:?}, expected DatabaseActivityMonitoringRecord")]
     WrongType(String),
     #[error("databaseActivityEventList is missing")]
@@ -49,6 +51,7 @@ impl ActivityError {
     pub fn code(&self) -> &'static str {
         match self {
             ActivityError::NotJson(_) => "activity.not_json",
+            ActivityError::NotUtf8(_) => "activity.not_utf8",
             ActivityError::WrongType(_) => "activity.wrong_type",
             ActivityError::MissingEventList => "activity.missing_event_list",
             ActivityError::EventListNotArray => "activity.event_list_not_array",
@@ -72,6 +75,10 @@ struct RawRecord {
 
 /// Parses the inflated payload; heartbeats are counted and dropped.
 pub fn parse_record(json: &[u8], max_events: usize) -> Result<ActivityRecord, ActivityError> {
+    // JSON is UTF-8 (RFC 8259): say so plainly rather than as a syntax error somewhere.
+    if let Err(e) = std::str::from_utf8(json) {
+        return Err(ActivityError::NotUtf8(e.valid_up_to()));
+    }
     let raw: RawRecord = serde_json::from_slice(json).map_err(|e| {
         // Only the position and category: the message could quote SQL text.
         ActivityError::NotJson(format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()))

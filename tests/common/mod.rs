@@ -32,6 +32,7 @@ pub fn shared_vectors() -> Option<PathBuf> {
     }
 }
 
+pub mod fault_proxy;
 pub mod moto;
 pub mod ocsf;
 pub mod receiver;
@@ -96,4 +97,9 @@ pub fn ndjson_or_json_under(dir: &std::path::Path) -> Vec<serde_json::Value> {
         out.push(serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap());
     }
     out
+}
+
+/// The README, for tests that check that what they exercise is documented.
+pub fn readme() -> String {
+    std::fs::read_to_string(repo_dir().join("README.md")).expect("README.md")
 }

@@ -100,3 +100,31 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+impl Moto {
+    /// `n` wrapping keys from KMS `GenerateDataKey` under the RDS encryption context of
+    /// `resource` (as RDS makes them): (plaintext key, base64 ciphertext blob).
+    pub async fn rds_data_keys(&self, resource: &str, n: usize) -> Vec<([u8; 32], String)> {
+        use base64::Engine;
+        let kms = aws_sdk_kms::Client::new(&self.sdk_config().await);
+        let key_id = kms.create_key().send().await.unwrap().key_metadata().unwrap().key_id().to_owned();
+        let context_key = if resource.starts_with("cluster-") { "aws:rds:dbc-id" } else { "aws:rds:db-id" };
+        let mut keys = Vec::new();
+        for _ in 0..n {
+            let out = kms
+                .generate_data_key()
+                .key_id(&key_id)
+                .key_spec(aws_sdk_kms::types::DataKeySpec::Aes256)
+                .encryption_context(context_key, resource)
+                .send()
+                .await
+                .unwrap();
+            let plain: [u8; 32] = out.plaintext().unwrap().as_ref().try_into().unwrap();
+            keys.push((
+                plain,
+                base64::engine::general_purpose::STANDARD.encode(out.ciphertext_blob().unwrap().as_ref()),
+            ));
+        }
+        keys
+    }
+}
