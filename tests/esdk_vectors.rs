@@ -34,6 +34,40 @@ fn decrypt_oracle_vectors_all_v1_suites() {
     assert_eq!(checked, 18, "18 offline vectors expected");
 }
 
+/// Tampering with official messages of every v1 suite (signed ones included): every flipped bit,
+/// every truncation and appended bytes are rejected.
+#[test]
+fn tampering_official_messages_of_every_v1_suite_is_rejected() {
+    let Some(dir) = shared_vectors() else { return };
+    let text = std::fs::read_to_string(dir.join("esdk-python-decrypt-oracle-vectors.json")).unwrap();
+    let vectors: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let mut suites = std::collections::BTreeSet::new();
+    for v in &vectors {
+        let suite = u16::from_str_radix(v["algorithm-suite"].as_str().unwrap(), 16).unwrap();
+        if v["key-type"] != "null" || !suites.insert(suite) {
+            continue; // one message per suite: every bit of it
+        }
+        let data_key = vec![0; esdk::Suite::by_id(suite).unwrap().key_len];
+        let msg = b64(v["ciphertext"].as_str().unwrap());
+        assert!(esdk::decrypt_with_data_key(&msg, &data_key).is_ok());
+        for i in 0..msg.len() {
+            for bit in 0..8 {
+                let mut bad = msg.clone();
+                bad[i] ^= 1 << bit;
+                assert!(esdk::decrypt_with_data_key(&bad, &data_key).is_err(), "suite {suite:04x}: byte {i} bit {bit}");
+            }
+        }
+        for cut in 0..msg.len() {
+            assert!(esdk::decrypt_with_data_key(&msg[..cut], &data_key).is_err(), "suite {suite:04x}: cut at {cut}");
+        }
+        for extra in [&[0u8][..], &[0, 0, 0, 0], &[0xff; 64]] {
+            let longer = [&msg[..], extra].concat();
+            assert!(esdk::decrypt_with_data_key(&longer, &data_key).is_err(), "suite {suite:04x}: trailing bytes");
+        }
+    }
+    assert_eq!(suites.len(), 9, "every v1 suite: {suites:04x?}");
+}
+
 #[test]
 fn commitment_vectors_v2_suites() {
     let Some(dir) = shared_vectors() else { return };

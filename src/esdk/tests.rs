@@ -42,7 +42,9 @@ fn round_trips_every_unsigned_suite_and_size() {
 
 #[test]
 fn every_flipped_bit_is_rejected() {
-    for suite_id in [0x0178, 0x0478, 0x0014] {
+    // Every suite this encryptor makes (the unsigned ones; signed suites are tampered with in
+    // tests/esdk_vectors.rs and tests/esdk_interop.rs on official messages).
+    for suite_id in SUITES.iter().filter(|s| s.signing.is_none()).map(|s| s.id) {
         let msg = message(suite_id, 16, b"select * from payroll where salary > 100000;", &[("k", "v")]);
         for i in 0..msg.len() {
             for bit in 0..8 {
@@ -56,13 +58,16 @@ fn every_flipped_bit_is_rejected() {
 
 #[test]
 fn every_truncation_and_any_appended_byte_is_rejected() {
-    let msg = message(0x0178, 32, &[7u8; 100], &[]);
-    for cut in 0..msg.len() {
-        assert!(open(&msg[..cut]).is_err(), "truncated at {cut}");
+    for suite_id in SUITES.iter().filter(|s| s.signing.is_none()).map(|s| s.id) {
+        let msg = message(suite_id, 32, &[7u8; 100], &[]);
+        for cut in 0..msg.len() {
+            assert!(open(&msg[..cut]).is_err(), "suite {suite_id:04x} truncated at {cut}");
+        }
+        for extra in [1usize, 4, 100] {
+            let longer = [&msg[..], &vec![0u8; extra]].concat();
+            assert_eq!(open(&longer).unwrap_err(), EsdkError::TrailingBytes(extra), "suite {suite_id:04x}");
+        }
     }
-    let mut longer = msg.clone();
-    longer.push(0);
-    assert_eq!(open(&longer).unwrap_err(), EsdkError::TrailingBytes(1));
 }
 
 #[test]
