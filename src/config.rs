@@ -47,6 +47,8 @@ pub struct Config {
     pub max_inflated_bytes: usize,
     pub max_events_per_record: usize,
     pub max_frame_length: u32,
+    /// CloudWatch namespace of the EMF document; None when `METRICS=off`.
+    pub metrics_namespace: Option<String>,
     pub decrypt_concurrency: usize,
     /// Threads that decrypt and normalize a batch (`DECODE_THREADS`).
     pub decode_threads: usize,
@@ -267,6 +269,11 @@ impl Config {
             max_inflated_bytes: env.number("MAX_INFLATED_BYTES", 64 << 20, 1 << 10, 1 << 30)?,
             max_events_per_record: env.number("MAX_EVENTS_PER_RECORD", 100_000, 1, 10_000_000)?,
             max_frame_length: env.number("MAX_FRAME_LENGTH", 1 << 20, 1 << 9, u32::MAX)?,
+            metrics_namespace: match env.get("METRICS").as_deref().unwrap_or("emf") {
+                "emf" => Some(env.get("METRICS_NAMESPACE").unwrap_or_else(|| "DasForwarder".into())),
+                "off" => None,
+                other => return Err(err("METRICS", format!("{other:?} is not one of emf, off"))),
+            },
             decrypt_concurrency: env.number("DECRYPT_CONCURRENCY", 32, 1, 1024)?,
             decode_threads: env.number("DECODE_THREADS", crate::parallel::default_threads().min(64), 1, 64)?,
             kms_timeout: Duration::from_millis(env.number("KMS_TIMEOUT_MS", 5_000, 100, 60_000)?),

@@ -60,6 +60,16 @@ pub struct Summary {
     /// Events a sink refused for good, quarantined one by one.
     pub rejected_events: usize,
     pub first_reported: Option<String>,
+    /// The DAS resource id of the batch (the metrics' dimension).
+    pub resource_id: Option<String>,
+    /// Now minus the arrival time of the batch's last record (what Lambda calls the iterator age).
+    pub iterator_age_ms: Option<u64>,
+    /// Now minus the arrival time of the batch's oldest record.
+    pub oldest_record_age_ms: Option<u64>,
+    /// What each sink did with the batch.
+    pub sinks: BTreeMap<&'static str, crate::sinks::SinkStats>,
+    /// Sequence numbers of the records quarantined in this invocation.
+    pub quarantined_records: Vec<String>,
 }
 
 fn shard_of(record: &KinesisEventRecord) -> String {
@@ -130,6 +140,12 @@ impl Forwarder {
 
     pub fn sink_names(&self) -> Vec<&'static str> {
         self.sinks.names()
+    }
+
+    /// The invocation's CloudWatch EMF document as one line, unless `METRICS=off`.
+    pub fn metrics_line(&self, summary: &Summary) -> Option<String> {
+        let namespace = self.config.metrics_namespace.as_deref()?;
+        Some(crate::metrics::emf(summary, namespace, chrono::Utc::now().timestamp_millis()).to_string())
     }
 
     /// Processes one Kinesis batch with `DELIVERY_TIMEOUT_SECS` for the sinks.
@@ -212,7 +228,7 @@ impl Forwarder {
                 Err(f) => quarantined_codes.push((i, f.code())),
             }
         }
-        let (rejected, sink_errors) = self.sinks.deliver(&batch).await;
+        let (rejected, sink_errors, sink_stats) = self.sinks.deliver(&batch).await;
         for e in &sink_errors {
             error!(sink = e.sink, detail = %e.detail, "sink failed; reporting from its first undelivered record");
         }
@@ -246,8 +262,17 @@ impl Forwarder {
             sink_errors: sink_errors.iter().map(|e| e.to_string()).collect(),
             rejected_events,
             first_reported: records.get(cut).map(|r| r.kinesis.sequence_number.clone()),
+            resource_id: records
+                .first()
+                .and_then(|r| crate::das::resource::resource_id(r.event_source_arn.as_deref(), resource_override).ok())
+                .map(|r| r.as_str().to_owned()),
+            sinks: sink_stats.into_iter().collect(),
             ..Summary::default()
         };
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let age = |arrival: i64| u64::try_from(now_ms - arrival).unwrap_or(0);
+        summary.iterator_age_ms = records.last().map(|r| age(arrival_ms(r)));
+        summary.oldest_record_age_ms = records.iter().map(arrival_ms).min().map(age);
         // A sink or quarantine failure may have moved the cut: count only the records before it.
         for (&i, (events, heartbeats, filtered)) in batch_index.iter().zip(&delivered_counts) {
             if i < cut {
@@ -257,7 +282,8 @@ impl Forwarder {
                 summary.filtered.add(filtered);
             }
         }
-        for &(_, code) in quarantined_codes.iter().filter(|(i, _)| *i < cut) {
+        for &(i, code) in quarantined_codes.iter().filter(|(i, _)| *i < cut) {
+            summary.quarantined_records.push(records[i].kinesis.sequence_number.clone());
             summary.quarantined += 1;
             *summary.quarantine_reasons.entry(code).or_default() += 1;
         }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
-use clap::{Parser, Subcommand};
+use clap::{ArgGroup, Parser, Subcommand};
 use das_forwarder::cli::generate::{generate, GenerateOptions, Profile};
 use das_forwarder::cli::invoke::invoke;
 use das_forwarder::config::{Config, LogFormat};
@@ -33,6 +33,36 @@ enum Command {
         /// A Kinesis event JSON file (the shape Lambda delivers).
         #[arg(long)]
         event: PathBuf,
+    },
+    /// Re-run records that did not go through (quarantined, on-failure, archived) through the
+    /// pipeline and the configured sinks; prints a summary.
+    #[command(group(ArgGroup::new("source").required(true).args(["quarantine", "on_failure", "archive"])))]
+    Replay {
+        /// Quarantine entries: a directory or s3://bucket/prefix/. Entries are removed once delivered.
+        #[arg(long)]
+        quarantine: Option<String>,
+        /// Kinesis on-failure messages: a JSON file or an SQS queue URL; records are read back
+        /// from the stream while within retention.
+        #[arg(long)]
+        on_failure: Option<String>,
+        /// Firehose archive of DAS records: a directory or s3://bucket/prefix/ (gzip or not).
+        #[arg(long, requires = "stream_arn")]
+        archive: Option<String>,
+        /// The activity stream the archive came from (its resource id, region and account).
+        #[arg(long)]
+        stream_arn: Option<String>,
+        /// Decrypt and map everything, write nothing, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Only events at or after this time (RFC 3339 or epoch milliseconds).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only events before this time (RFC 3339 or epoch milliseconds).
+        #[arg(long)]
+        until: Option<String>,
+        /// Records per batch.
+        #[arg(long, default_value_t = 100)]
+        batch_size: usize,
     },
     /// Write a synthetic DAS Kinesis event encrypted for the local key provider.
     Generate {
@@ -98,7 +128,11 @@ async fn run_lambda(config: Config) -> Result<(), String> {
             let now_ms =
                 std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
             let left = Duration::from_millis(event.context.deadline.saturating_sub(now_ms)).saturating_sub(margin);
-            let (response, _summary) = forwarder.handle_until(&event.payload, Instant::now() + left).await;
+            let (response, summary) = forwarder.handle_until(&event.payload, Instant::now() + left).await;
+            // The EMF document is its own stdout line: CloudWatch Logs extracts the metrics from it.
+            if let Some(line) = forwarder.metrics_line(&summary) {
+                println!("{line}");
+            }
             Ok::<_, lambda_runtime::Error>(response)
         }
     });
@@ -111,10 +145,48 @@ async fn run_cli(config: Config, command: Command) -> Result<(), String> {
             let forwarder = setup::forwarder(config).await?;
             let (response, summary) = invoke(&forwarder, &event).await?;
             eprintln!("summary: {}", serde_json::to_string(&summary).map_err(|e| e.to_string())?);
+            if let Some(line) = forwarder.metrics_line(&summary) {
+                println!("{line}");
+            }
             if let Some(kib) = peak_rss_kib() {
                 eprintln!("peak_rss_kib: {kib}");
             }
             println!("{}", serde_json::to_string(&response).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        Command::Replay { quarantine, on_failure, archive, stream_arn, dry_run, since, until, batch_size } => {
+            use das_forwarder::replay::{self, sources, Location};
+            let mut config = config;
+            config.filters.since_ms = since.as_deref().map(parse_time).transpose()?;
+            config.filters.until_ms = until.as_deref().map(parse_time).transpose()?;
+            let max_file = config.max_inflated_bytes;
+            let sdk = setup::aws_config().await;
+            let s3 = aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&sdk)
+                    .force_path_style(
+                        config.s3.as_ref().is_some_and(|c| c.force_path_style)
+                            || std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true"),
+                    )
+                    .build(),
+            );
+            let sqs = aws_sdk_sqs::Client::new(&sdk);
+            let forwarder =
+                if dry_run { setup::dry_run_forwarder(config).await? } else { setup::forwarder(config).await? };
+            let batches = if let Some(q) = quarantine {
+                replay::into_batches(sources::quarantine(&Location::parse(&q), Some(&s3)).await?, batch_size)
+            } else if let Some(a) = archive {
+                let arn = stream_arn.unwrap_or_default();
+                replay::into_batches(
+                    sources::archive(&Location::parse(&a), Some(&s3), &arn, max_file).await?,
+                    batch_size,
+                )
+            } else {
+                let kinesis = aws_sdk_kinesis::Client::new(&sdk);
+                sources::on_failure(&on_failure.unwrap_or_default(), Some(&sqs), &kinesis).await?
+            };
+            let cleaner = sources::Cleaner { s3: Some(s3), sqs: Some(sqs) };
+            let summary = replay::run(&forwarder, batches, &cleaner, dry_run).await?;
+            println!("{}", serde_json::to_string(&summary).map_err(|e| e.to_string())?);
             Ok(())
         }
         Command::Generate {
@@ -154,6 +226,15 @@ async fn run_cli(config: Config, command: Command) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// `--since`/`--until`: RFC 3339 or epoch milliseconds.
+fn parse_time(s: &str) -> Result<i64, String> {
+    s.parse::<i64>().or_else(|_| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| t.timestamp_millis())
+            .map_err(|e| format!("{s:?} is neither RFC 3339 nor epoch milliseconds: {e}"))
+    })
 }
 
 /// The process's peak resident set (VmHWM), where /proc has it.

@@ -13,17 +13,20 @@ pub struct FilterCounts {
     pub users: usize,
     pub commands: usize,
     pub databases: usize,
+    /// Outside `replay --since/--until`.
+    pub time: usize,
 }
 
 impl FilterCounts {
     pub fn total(&self) -> usize {
-        self.users + self.commands + self.databases
+        self.users + self.commands + self.databases + self.time
     }
 
     pub fn add(&mut self, other: &FilterCounts) {
         self.users += other.users;
         self.commands += other.commands;
         self.databases += other.databases;
+        self.time += other.time;
     }
 }
 
@@ -86,6 +89,7 @@ pub fn encode(
             Some(Dropped::User) => counts.users += 1,
             Some(Dropped::Command) => counts.commands += 1,
             Some(Dropped::Database) => counts.databases += 1,
+            Some(Dropped::Time) => counts.time += 1,
             None => {
                 let ocsf = map(event, ctx);
                 let start = buf.len();

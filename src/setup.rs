@@ -46,6 +46,21 @@ async fn hec_token(source: &TokenSource, sdk: Option<&aws_config::SdkConfig>) ->
 
 /// Everything the configuration names, ready to handle batches.
 pub async fn forwarder(config: Config) -> Result<Forwarder, String> {
+    build(config, false).await
+}
+
+/// The same key provider and pipeline, but no sink and a quarantine that keeps nothing
+/// (`replay --dry-run`: what would happen, with nothing written).
+pub async fn dry_run_forwarder(config: Config) -> Result<Forwarder, String> {
+    build(config, true).await
+}
+
+/// The AWS SDK configuration from the environment (no network I/O).
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws().await
+}
+
+async fn build(config: Config, dry_run: bool) -> Result<Forwarder, String> {
     let needs_aws = config.key_provider == KeyProviderKind::Kms
         || config.s3.is_some()
         || matches!(config.hec.as_ref().map(|h| &h.token), Some(TokenSource::SecretArn(_)));
@@ -73,7 +88,7 @@ pub async fn forwarder(config: Config) -> Result<Forwarder, String> {
         _ => None,
     };
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
-    for kind in &config.sinks {
+    for kind in config.sinks.iter().filter(|_| !dry_run) {
         let sink: Box<dyn Sink> = match kind {
             SinkKind::File => Box::new(FileSink::new(config.file_sink_dir.clone(), config.output_prefix.clone())),
             SinkKind::Stdout => Box::new(StdoutSink),
@@ -95,6 +110,7 @@ pub async fn forwarder(config: Config) -> Result<Forwarder, String> {
     }
     // Quarantine beside the S3 output when there is one, else under FILE_SINK_DIR.
     let quarantine: Box<dyn QuarantineStore> = match s3 {
+        _ if dry_run => Box::new(crate::sinks::quarantine::Discard),
         Some((client, c)) => Box::new(S3Quarantine(S3Sink::new(client, c))),
         None => Box::new(FileQuarantine::new(config.file_sink_dir.clone(), config.quarantine_prefix.clone())),
     };

@@ -8,6 +8,10 @@ pub struct Filters {
     pub users: Vec<String>,
     pub commands: Vec<String>,
     pub databases: Vec<String>,
+    /// Event-time window in epoch ms, `[since, until)` (`replay --since/--until`); events
+    /// without a time pass.
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
 }
 
 /// Which filter dropped an event (a summary counter each).
@@ -16,6 +20,7 @@ pub enum Dropped {
     User,
     Command,
     Database,
+    Time,
 }
 
 fn listed(list: &[String], value: Option<std::borrow::Cow<'_, str>>) -> bool {
@@ -28,7 +33,7 @@ impl Filters {
         let split = |s: Option<&str>| -> Vec<String> {
             s.unwrap_or("").split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_owned).collect()
         };
-        Filters { users: split(users), commands: split(commands), databases: split(databases) }
+        Filters { users: split(users), commands: split(commands), databases: split(databases), ..Filters::default() }
     }
 
     pub fn check(&self, event: &ActivityEvent) -> Option<Dropped> {
@@ -38,8 +43,24 @@ impl Filters {
             Some(Dropped::Command)
         } else if listed(&self.databases, event.text("databaseName")) {
             Some(Dropped::Database)
+        } else if self.outside_window(event) {
+            Some(Dropped::Time)
         } else {
             None
+        }
+    }
+
+    fn outside_window(&self, event: &ActivityEvent) -> bool {
+        if self.since_ms.is_none() && self.until_ms.is_none() {
+            return false;
+        }
+        let time = ["logTime", "startTime"]
+            .iter()
+            .find_map(|f| event.text(f).and_then(|t| crate::das::time::parse(&t)))
+            .map(|t| t.millis);
+        match time {
+            Some(t) => self.since_ms.is_some_and(|s| t < s) || self.until_ms.is_some_and(|u| t >= u),
+            None => false,
         }
     }
 }

@@ -86,8 +86,51 @@ pub struct RejectedEvent {
     pub detail: String,
 }
 
+/// Running totals a sink keeps about its requests; the fan-out reads them for the metrics.
+#[derive(Debug, Default)]
+pub struct SinkCounters {
+    requests: std::sync::atomic::AtomicU64,
+    retries: std::sync::atomic::AtomicU64,
+    bytes: std::sync::atomic::AtomicU64,
+}
+
+impl SinkCounters {
+    /// One request sent with a body of `bytes` (retries count again).
+    pub fn request(&self, bytes: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.requests.fetch_add(1, Relaxed);
+        self.bytes.fetch_add(bytes as u64, Relaxed);
+    }
+    pub fn retry(&self) {
+        self.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    /// (requests, retries, bytes) so far.
+    pub fn snapshot(&self) -> (u64, u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.requests.load(Relaxed), self.retries.load(Relaxed), self.bytes.load(Relaxed))
+    }
+}
+
+/// What one sink did with one batch (the metrics per sink).
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SinkStats {
+    /// Events it took (refused events and records from its failure on are not counted).
+    pub events: u64,
+    /// Request body bytes sent, retries included.
+    pub bytes: u64,
+    pub requests: u64,
+    /// Retries by the sink's own loop (the AWS SDK's retries of S3 requests are not seen here).
+    pub retries: u64,
+    pub latency_ms: u64,
+    pub failed: bool,
+}
+
 pub trait Sink: Send + Sync {
     fn name(&self) -> &'static str;
+    /// Request totals, for sinks that send requests.
+    fn counters(&self) -> Option<&SinkCounters> {
+        None
+    }
     /// Takes the whole batch (returning the events it refused for good), or
     /// says from which record on it did not.
     fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<Vec<RejectedEvent>, SinkError>>;

@@ -66,6 +66,15 @@ pub trait QuarantineStore: Send + Sync {
     fn put<'a>(&'a self, entries: &'a [QuarantineEntry]) -> BoxFuture<'a, Result<(), (usize, String)>>;
 }
 
+/// Keeps nothing (`replay --dry-run`).
+pub struct Discard;
+
+impl QuarantineStore for Discard {
+    fn put<'a>(&'a self, _entries: &'a [QuarantineEntry]) -> BoxFuture<'a, Result<(), (usize, String)>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
 pub struct FileQuarantine {
     root: PathBuf,
     prefix: String,

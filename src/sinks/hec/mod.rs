@@ -33,13 +33,14 @@ pub struct HecSink {
     auth: HeaderValue,
     channel: Option<String>,
     backoff: Backoff,
+    counters: crate::sinks::SinkCounters,
 }
 
 impl HecSink {
     pub fn new(client: reqwest::Client, config: HecConfig, token: &HecToken) -> Result<HecSink, String> {
         let auth = auth_header(token).ok_or("HEC_TOKEN: not a valid header value")?;
         let channel = config.ack.then(|| uuid::Uuid::new_v4().to_string());
-        Ok(HecSink { client, config, auth, channel, backoff: Backoff::default() })
+        Ok(HecSink { client, config, auth, channel, backoff: Backoff::default(), counters: Default::default() })
     }
 
     pub fn with_backoff(mut self, backoff: Backoff) -> HecSink {
@@ -107,6 +108,7 @@ impl HecSink {
                     return Err(self.failure(first, &HecResponse::default(), "deadline reached"));
                 }
                 let body = self.body(&envs[start..range.end]);
+                self.counters.request(body.len());
                 let timeout = self.config.timeout.min(left);
                 let resp =
                     post(&self.client, &url, &self.auth, self.channel.as_deref(), body, self.config.gzip, timeout)
@@ -135,6 +137,7 @@ impl HecSink {
                     Action::Retry(after) => match self.backoff.next(attempt, after, batch.deadline) {
                         Some(delay) => {
                             warn!(sink = "hec", status = ?resp.status, attempt, delay_ms = delay.as_millis() as u64, "HEC request failed; retrying");
+                            self.counters.retry();
                             tokio::time::sleep(delay).await;
                             attempt += 1;
                         }
@@ -165,6 +168,10 @@ impl HecSink {
 impl Sink for HecSink {
     fn name(&self) -> &'static str {
         "hec"
+    }
+
+    fn counters(&self) -> Option<&crate::sinks::SinkCounters> {
+        Some(&self.counters)
     }
 
     fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<Vec<RejectedEvent>, SinkError>> {

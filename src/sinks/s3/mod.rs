@@ -18,14 +18,16 @@ use super::{OutputBatch, RejectedEvent, Sink, SinkError};
 pub struct S3Sink {
     client: aws_sdk_s3::Client,
     config: S3Config,
+    counters: super::SinkCounters,
 }
 
 impl S3Sink {
     pub fn new(client: aws_sdk_s3::Client, config: S3Config) -> S3Sink {
-        S3Sink { client, config }
+        S3Sink { client, config, counters: super::SinkCounters::default() }
     }
 
     async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), String> {
+        self.counters.request(body.len());
         self.client
             .put_object()
             .bucket(&self.config.bucket)
@@ -42,6 +44,10 @@ impl S3Sink {
 impl Sink for S3Sink {
     fn name(&self) -> &'static str {
         "s3"
+    }
+
+    fn counters(&self) -> Option<&super::SinkCounters> {
+        Some(&self.counters)
     }
 
     fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<Vec<RejectedEvent>, SinkError>> {

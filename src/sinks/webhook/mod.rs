@@ -21,12 +21,13 @@ pub struct WebhookSink {
     config: WebhookConfig,
     key: Vec<u8>,
     backoff: Backoff,
+    counters: crate::sinks::SinkCounters,
 }
 
 impl WebhookSink {
     pub fn new(client: reqwest::Client, config: WebhookConfig) -> WebhookSink {
         let key = sign::key(&config.secret.0);
-        WebhookSink { client, config, key, backoff: Backoff::default() }
+        WebhookSink { client, config, key, backoff: Backoff::default(), counters: Default::default() }
     }
 
     pub fn with_backoff(mut self, backoff: Backoff) -> WebhookSink {
@@ -81,12 +82,14 @@ impl WebhookSink {
                 if left.is_zero() {
                     return Err(fail("deadline reached".into()));
                 }
+                self.counters.request(body.len());
                 let (status, retry_after, err) = self.post(&body, &id, self.config.timeout.min(left)).await;
                 match classify(status, retry_after.as_deref()) {
                     Action::Done => break,
                     Action::Retry(after) => match self.backoff.next(attempt, after, batch.deadline) {
                         Some(delay) => {
                             warn!(sink = "webhook", status = ?status, attempt, "webhook request failed; retrying");
+                            self.counters.retry();
                             tokio::time::sleep(delay).await;
                             attempt += 1;
                         }
@@ -106,6 +109,10 @@ impl WebhookSink {
 impl Sink for WebhookSink {
     fn name(&self) -> &'static str {
         "webhook"
+    }
+
+    fn counters(&self) -> Option<&crate::sinks::SinkCounters> {
+        Some(&self.counters)
     }
 
     fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<Vec<RejectedEvent>, SinkError>> {
