@@ -269,6 +269,26 @@ impl Config {
             max_inflated_bytes: env.number("MAX_INFLATED_BYTES", 64 << 20, 1 << 10, 1 << 30)?,
             max_events_per_record: env.number("MAX_EVENTS_PER_RECORD", 100_000, 1, 10_000_000)?,
             max_frame_length: env.number("MAX_FRAME_LENGTH", 1 << 20, 1 << 9, u32::MAX)?,
+            filters: {
+                let mut f = crate::ocsf::Filters::from_lists(
+                    env.get("EXCLUDE_USERS").as_deref(),
+                    env.get("EXCLUDE_COMMANDS").as_deref(),
+                    env.get("EXCLUDE_DATABASES").as_deref(),
+                );
+                f.redaction = match env.get("REDACT_SQL").as_deref().unwrap_or("off") {
+                    "off" => crate::redact::Redactor::default(),
+                    "literals" => crate::redact::Redactor::new(crate::redact::Mode::Literals, Vec::new()),
+                    "full" => {
+                        let key = env.required("REDACT_HMAC_KEY", "when REDACT_SQL=full")?;
+                        if key.len() < 16 {
+                            return Err(err("REDACT_HMAC_KEY", "must be at least 16 characters"));
+                        }
+                        crate::redact::Redactor::new(crate::redact::Mode::Full, key.into_bytes())
+                    }
+                    other => return Err(err("REDACT_SQL", format!("{other:?} is not one of off, literals, full"))),
+                };
+                f
+            },
             metrics_namespace: match env.get("METRICS").as_deref().unwrap_or("emf") {
                 "emf" => Some(env.get("METRICS_NAMESPACE").unwrap_or_else(|| "DasForwarder".into())),
                 "off" => None,
@@ -278,11 +298,6 @@ impl Config {
             decode_threads: env.number("DECODE_THREADS", crate::parallel::default_threads().min(64), 1, 64)?,
             kms_timeout: Duration::from_millis(env.number("KMS_TIMEOUT_MS", 5_000, 100, 60_000)?),
             log_format,
-            filters: crate::ocsf::Filters::from_lists(
-                env.get("EXCLUDE_USERS").as_deref(),
-                env.get("EXCLUDE_COMMANDS").as_deref(),
-                env.get("EXCLUDE_DATABASES").as_deref(),
-            ),
         })
     }
 }

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod ocsf;
 pub mod output;
 pub mod parallel;
+pub mod redact;
 pub mod replay;
 pub mod setup;
 pub mod sinks;

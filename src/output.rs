@@ -91,7 +91,19 @@ pub fn encode(
             Some(Dropped::Database) => counts.databases += 1,
             Some(Dropped::Time) => counts.time += 1,
             None => {
-                let ocsf = map(event, ctx);
+                let mut redacted = None;
+                let ocsf = match filters.redaction.mode {
+                    crate::redact::Mode::Off => map(event, ctx),
+                    _ => {
+                        let mut copy = event.clone();
+                        redacted = filters.redaction.apply(&mut copy);
+                        map(&copy, ctx)
+                    }
+                };
+                let mut ocsf = ocsf;
+                if let Some(record) = redacted {
+                    ocsf.unmapped.insert("redaction".into(), record);
+                }
                 let start = buf.len();
                 // Serializing plain structs and JSON values to a Vec cannot fail.
                 let _ = serde_json::to_writer(&mut buf, &ocsf);

@@ -12,6 +12,8 @@ pub struct Filters {
     /// without a time pass.
     pub since_ms: Option<i64>,
     pub until_ms: Option<i64>,
+    /// How the kept events' SQL is redacted (`REDACT_SQL`).
+    pub redaction: crate::redact::Redactor,
 }
 
 /// Which filter dropped an event (a summary counter each).
