@@ -23,7 +23,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
-use base64::Engine;
 use common::moto::{venv, Moto};
 use common::repo_dir;
 use das_forwarder::cli::generate::{generate_with_keys, GenerateOptions, Profile};
@@ -106,27 +105,6 @@ impl Sink for GzipOnly {
             Ok(Vec::new())
         })
     }
-}
-
-/// KMS `GenerateDataKey` under the RDS encryption context, as RDS does it.
-async fn kms_data_keys(kms: &aws_sdk_kms::Client) -> Vec<([u8; 32], String)> {
-    let key = kms.create_key().description("das-forwarder bench").send().await.expect("CreateKey");
-    let key_id = key.key_metadata().expect("key metadata").key_id().to_owned();
-    let mut keys = Vec::new();
-    for _ in 0..DATA_KEYS {
-        let out = kms
-            .generate_data_key()
-            .key_id(&key_id)
-            .key_spec(aws_sdk_kms::types::DataKeySpec::Aes256)
-            .encryption_context("aws:rds:dbc-id", RESOURCE)
-            .send()
-            .await
-            .expect("GenerateDataKey");
-        let plain: [u8; 32] = out.plaintext().expect("plaintext").as_ref().try_into().expect("32 bytes");
-        let blob = base64::engine::general_purpose::STANDARD.encode(out.ciphertext_blob().expect("blob").as_ref());
-        keys.push((plain, blob));
-    }
-    keys
 }
 
 fn corpus(records: usize, events_per_record: usize, seed: u64, keys: &[([u8; 32], String)]) -> serde_json::Value {
@@ -311,7 +289,8 @@ fn main() {
     rt.block_on(async {
         let sdk = moto.sdk_config().await;
         let kms = aws_sdk_kms::Client::new(&sdk);
-        let keys = kms_data_keys(&kms).await;
+        // KMS `GenerateDataKey` under the RDS encryption context, as RDS does it.
+        let keys = moto.rds_data_keys(RESOURCE, DATA_KEYS).await;
 
         let corpus_json = corpus(args.records, EVENTS_PER_RECORD, 42, &keys);
         let corpus_path = out_dir.join("corpus.json");

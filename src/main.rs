@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use clap::{ArgGroup, Parser, Subcommand};
-use das_forwarder::cli::generate::{generate, GenerateOptions, Profile};
+use das_forwarder::cli::generate::{generate, GenerateOptions};
 use das_forwarder::cli::invoke::invoke;
 use das_forwarder::config::{Config, LogFormat};
 use das_forwarder::keys::local::LocalKeys;
@@ -71,34 +71,8 @@ enum Command {
         /// The local master key (as for KEY_PROVIDER=local).
         #[arg(long, env = "LOCAL_MASTER_KEY_FILE")]
         master_key_file: PathBuf,
-        #[arg(long, default_value_t = 12)]
-        records: usize,
-        /// Engines of the generated records.
-        #[arg(long, value_enum, default_value_t = Profile::Mixed)]
-        profile: Profile,
-        /// Flip one bit in this record's ESDK message (a poison record, quarantined).
-        #[arg(long)]
-        poison: Option<usize>,
-        /// Cap on the activity events of one record.
-        #[arg(long)]
-        max_events: Option<usize>,
-        /// Exactly this many activity events in every record.
-        #[arg(long, conflicts_with = "max_events")]
-        events_per_record: Option<usize>,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        #[arg(long, default_value = "cluster-DEMO4HNY5V4RRNPKKYB7ICFKE5")]
-        resource_id: String,
-        #[arg(long, default_value = "us-east-1")]
-        region: String,
-        #[arg(long, default_value = "123456789012")]
-        account: String,
-        /// Distinct data keys shared by the records.
-        #[arg(long, default_value_t = 3)]
-        data_keys: usize,
-        /// Event time of the first record, epoch milliseconds.
-        #[arg(long, default_value_t = 1_764_201_600_000)]
-        start_ms: i64,
+        #[command(flatten)]
+        options: GenerateOptions,
     },
 }
 
@@ -189,40 +163,13 @@ async fn run_cli(config: Config, command: Command) -> Result<(), String> {
             println!("{}", serde_json::to_string(&summary).map_err(|e| e.to_string())?);
             Ok(())
         }
-        Command::Generate {
-            out,
-            master_key_file,
-            records,
-            profile,
-            poison,
-            max_events,
-            events_per_record,
-            seed,
-            resource_id,
-            region,
-            account,
-            data_keys,
-            start_ms,
-        } => {
-            das_forwarder::das::ResourceId::new(&resource_id).map_err(|e| format!("--resource-id: {e}"))?;
+        Command::Generate { out, master_key_file, options: opts } => {
+            das_forwarder::das::ResourceId::new(&opts.resource_id).map_err(|e| format!("--resource-id: {e}"))?;
             let keys = LocalKeys::from_file(&master_key_file)?;
-            let opts = GenerateOptions {
-                profile,
-                poison,
-                max_events,
-                events_per_record,
-                records,
-                seed,
-                resource_id,
-                region,
-                account,
-                data_keys,
-                start_ms,
-            };
             let event = generate(&opts, &keys);
             let text = serde_json::to_string_pretty(&event).map_err(|e| e.to_string())?;
             std::fs::write(&out, text + "\n").map_err(|e| format!("cannot write {}: {e}", out.display()))?;
-            eprintln!("wrote {} records to {}", records, out.display());
+            eprintln!("wrote {} records to {}", opts.records, out.display());
             Ok(())
         }
     }

@@ -30,21 +30,36 @@ pub enum Profile {
     Sqlserver,
 }
 
+/// What to generate (also the `generate` subcommand's options).
+#[derive(Debug, Clone, clap::Args)]
 pub struct GenerateOptions {
+    /// Engines of the generated records.
+    #[arg(long, value_enum, default_value_t = Profile::Mixed)]
     pub profile: Profile,
     /// Index of a record whose ESDK message gets one flipped bit (quarantined as `esdk.frame_tag`).
+    #[arg(long)]
     pub poison: Option<usize>,
     /// Cap on the activity events of one record (keeps large batches small).
+    #[arg(long)]
     pub max_events: Option<usize>,
     /// Exactly this many activity events in every record (no heartbeat-only records).
+    #[arg(long, conflicts_with = "max_events")]
     pub events_per_record: Option<usize>,
+    #[arg(long, default_value_t = 12)]
     pub records: usize,
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    #[arg(long, default_value = "cluster-DEMO4HNY5V4RRNPKKYB7ICFKE5")]
     pub resource_id: String,
+    #[arg(long, default_value = "us-east-1")]
     pub region: String,
+    #[arg(long, default_value = "123456789012")]
     pub account: String,
     /// Distinct wrapping keys (KMS blobs) shared round-robin by the records.
+    #[arg(long, default_value_t = 3)]
     pub data_keys: usize,
+    /// Event time of the first record, epoch milliseconds.
+    #[arg(long, default_value_t = 1_764_201_600_000)]
     pub start_ms: i64,
 }
 
