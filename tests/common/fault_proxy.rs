@@ -28,21 +28,20 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub fn kms_throttling() -> Fault {
+    /// A KMS JSON error response of `kind` (the SDK classifies it by `__type`).
+    fn kms_error(status: &'static str, kind: &str, message: &str) -> Fault {
         Fault::Reply {
-            status: "400 Bad Request",
+            status,
             content_type: "application/x-amz-json-1.1",
-            body: r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.into(),
-            headers: vec![("x-amzn-ErrorType".into(), "ThrottlingException".into())],
+            body: serde_json::json!({"__type": kind, "message": message}).to_string(),
+            headers: vec![("x-amzn-ErrorType".into(), kind.into())],
         }
     }
+    pub fn kms_throttling() -> Fault {
+        Fault::kms_error("400 Bad Request", "ThrottlingException", "Rate exceeded")
+    }
     pub fn kms_internal() -> Fault {
-        Fault::Reply {
-            status: "500 Internal Server Error",
-            content_type: "application/x-amz-json-1.1",
-            body: r#"{"__type":"KMSInternalException","message":"internal error"}"#.into(),
-            headers: vec![("x-amzn-ErrorType".into(), "KMSInternalException".into())],
-        }
+        Fault::kms_error("500 Internal Server Error", "KMSInternalException", "internal error")
     }
     pub fn s3_slow_down() -> Fault {
         Fault::Reply {
