@@ -226,16 +226,26 @@ impl Config {
             None
         };
         let webhook = if sinks.contains(&SinkKind::Webhook) {
-            let secret = env.required("WEBHOOK_SECRET", "when SINKS includes webhook")?;
-            if let Some(b64) = secret.strip_prefix("whsec_") {
-                use base64::Engine;
-                if base64::engine::general_purpose::STANDARD.decode(b64).map_or(true, |k| k.is_empty()) {
-                    return Err(err("WEBHOOK_SECRET", "a whsec_ secret must be followed by base64 key bytes"));
+            let (secret, secret_arn) = match (env.get("WEBHOOK_SECRET"), env.get("WEBHOOK_SECRET_ARN")) {
+                (Some(s), None) => {
+                    crate::sinks::webhook::config::check_secret(&s).map_err(|why| err("WEBHOOK_SECRET", why))?;
+                    (s, None)
                 }
-            }
+                (None, Some(arn)) => (String::new(), Some(arn)),
+                (Some(_), Some(_)) => {
+                    return Err(err("WEBHOOK_SECRET", "set WEBHOOK_SECRET or WEBHOOK_SECRET_ARN, not both"))
+                }
+                (None, None) => {
+                    return Err(err(
+                        "WEBHOOK_SECRET",
+                        "WEBHOOK_SECRET or WEBHOOK_SECRET_ARN is required when SINKS includes webhook",
+                    ))
+                }
+            };
             Some(WebhookConfig {
                 url: env.url("WEBHOOK_URL", "when SINKS includes webhook")?,
                 secret: WebhookSecret(secret),
+                secret_arn,
                 max_batch_bytes: env.number("WEBHOOK_MAX_BATCH_BYTES", 1 << 20, 1 << 10, 512 << 20)?,
                 max_batch_events: env.number("WEBHOOK_MAX_BATCH_EVENTS", 1000, 1, 1_000_000)?,
                 timeout: Duration::from_secs(env.number("WEBHOOK_TIMEOUT_SECS", 10, 1, 900)?),
@@ -344,6 +354,12 @@ mod tests {
         assert_eq!(cfg(&[("SINKS", "hec"), ("HEC_URL", "http://h")]).unwrap_err().var, "HEC_TOKEN");
         assert_eq!(cfg(&[("SINKS", "hec"), ("HEC_URL", "h:8088"), ("HEC_TOKEN", "t")]).unwrap_err().var, "HEC_URL");
         assert_eq!(cfg(&[("SINKS", "webhook"), ("WEBHOOK_URL", "http://w")]).unwrap_err().var, "WEBHOOK_SECRET");
+        let both =
+            [("SINKS", "webhook"), ("WEBHOOK_URL", "http://w"), ("WEBHOOK_SECRET", "s"), ("WEBHOOK_SECRET_ARN", "a")];
+        assert_eq!(cfg(&both).unwrap_err().var, "WEBHOOK_SECRET");
+        let arn =
+            [("SINKS", "webhook"), ("WEBHOOK_URL", "http://w"), ("WEBHOOK_SECRET_ARN", "arn:aws:secretsmanager:x")];
+        assert_eq!(cfg(&arn).unwrap().webhook.unwrap().secret_arn.as_deref(), Some("arn:aws:secretsmanager:x"));
         let bad_whsec = [("SINKS", "webhook"), ("WEBHOOK_URL", "http://w"), ("WEBHOOK_SECRET", "whsec_!!")];
         assert_eq!(cfg(&bad_whsec).unwrap_err().var, "WEBHOOK_SECRET");
         assert_eq!(

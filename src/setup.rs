@@ -16,7 +16,7 @@ use crate::sinks::hec::{config::token_from_secret, HecSink, HecToken, TokenSourc
 use crate::sinks::quarantine::{FileQuarantine, QuarantineStore};
 use crate::sinks::s3::{S3Quarantine, S3Sink};
 use crate::sinks::stdout::StdoutSink;
-use crate::sinks::webhook::WebhookSink;
+use crate::sinks::webhook::{WebhookSecret, WebhookSink};
 use crate::sinks::Sink;
 
 async fn aws() -> aws_config::SdkConfig {
@@ -44,6 +44,23 @@ async fn hec_token(source: &TokenSource, sdk: Option<&aws_config::SdkConfig>) ->
     }
 }
 
+/// The webhook secret from Secrets Manager (`WEBHOOK_SECRET_ARN`), checked like `WEBHOOK_SECRET`.
+async fn webhook_secret(arn: &str, sdk: Option<&aws_config::SdkConfig>) -> Result<WebhookSecret, String> {
+    let sdk = sdk.ok_or("WEBHOOK_SECRET_ARN: no AWS configuration")?;
+    let out = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| format!("WEBHOOK_SECRET_ARN: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?;
+    let secret = out
+        .secret_string()
+        .and_then(crate::sinks::webhook::config::secret_from_value)
+        .ok_or("WEBHOOK_SECRET_ARN: the secret holds no webhook secret")?;
+    crate::sinks::webhook::config::check_secret(&secret.0).map_err(|why| format!("WEBHOOK_SECRET_ARN: {why}"))?;
+    Ok(secret)
+}
+
 /// Everything the configuration names, ready to handle batches.
 pub async fn forwarder(config: Config) -> Result<Forwarder, String> {
     build(config, false).await
@@ -63,7 +80,8 @@ pub async fn aws_config() -> aws_config::SdkConfig {
 async fn build(config: Config, dry_run: bool) -> Result<Forwarder, String> {
     let needs_aws = config.key_provider == KeyProviderKind::Kms
         || config.s3.is_some()
-        || matches!(config.hec.as_ref().map(|h| &h.token), Some(TokenSource::SecretArn(_)));
+        || matches!(config.hec.as_ref().map(|h| &h.token), Some(TokenSource::SecretArn(_)))
+        || config.webhook.as_ref().is_some_and(|w| w.secret_arn.is_some());
     let sdk = if needs_aws { Some(aws().await) } else { None };
     let http = if config.hec.is_some() || config.webhook.is_some() {
         Some(reqwest::Client::builder().build().map_err(|e| format!("HTTP client: {e}"))?)
@@ -102,7 +120,10 @@ async fn build(config: Config, dry_run: bool) -> Result<Forwarder, String> {
                 Box::new(HecSink::new(http.clone().ok_or("no HTTP client")?, c, &token)?)
             }
             SinkKind::Webhook => {
-                let c = config.webhook.clone().ok_or("webhook sink without configuration")?;
+                let mut c = config.webhook.clone().ok_or("webhook sink without configuration")?;
+                if let Some(arn) = &c.secret_arn {
+                    c.secret = webhook_secret(arn, sdk.as_ref()).await?;
+                }
                 Box::new(WebhookSink::new(http.clone().ok_or("no HTTP client")?, c))
             }
         };

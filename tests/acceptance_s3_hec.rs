@@ -166,3 +166,31 @@ async fn hec_token_is_read_from_secrets_manager() {
     assert_eq!(rx.with(|g| (g.auth_failures, g.envelopes.len())), (0, expected_events(&expected).len()));
     assert!(!logs.contains(TOKEN), "HEC token in the logs");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn webhook_secret_is_read_from_secrets_manager() {
+    let moto = Moto::start();
+    s3(&moto).await;
+    let key = b"webhook-key-from-secrets-manager";
+    let whsec = format!("whsec_{}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, key));
+    let secret = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await)
+        .create_secret()
+        .name("das/webhook-secret")
+        .secret_string(format!(r#"{{"secret":"{whsec}"}}"#))
+        .send()
+        .await
+        .unwrap();
+    let rx = Receiver::start(TOKEN, key).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (event, expected) = rds_batch(&moto, tmp.path());
+    let mut env = env(&moto, &rx, tmp.path());
+    env.retain(|(k, _)| !k.starts_with("HEC_") && *k != "SINKS");
+    env.push(("SINKS", "s3,webhook".to_owned()));
+    env.push(("WEBHOOK_URL", format!("{}/webhook", rx.url)));
+    env.push(("WEBHOOK_SECRET_ARN", secret.arn().unwrap().to_owned()));
+    let (response, _, logs) = run(event, env).await;
+    assert_eq!(response["batchItemFailures"], serde_json::json!([]), "{logs}");
+    // The receiver accepts only correctly signed requests: the secret came through.
+    assert_eq!(rx.with(|g| g.webhook_events.len()), expected_events(&expected).len());
+    assert!(!logs.contains(&whsec), "webhook secret in the logs");
+}

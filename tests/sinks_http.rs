@@ -190,6 +190,7 @@ async fn hec_hanging_receiver_ends_in_reported_records_by_the_deadline() {
 
 fn webhook(url: &str, secret: &str) -> Box<dyn Sink> {
     let config = WebhookConfig {
+        secret_arn: None,
         url: format!("{url}/webhook"),
         secret: WebhookSecret(secret.into()),
         max_batch_bytes: 32 * 1024,
