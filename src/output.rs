@@ -82,7 +82,8 @@ pub fn encode(
     counts: &mut FilterCounts,
 ) -> Vec<EncodedEvent> {
     // Every line of the record goes into one buffer; each event gets a slice of it.
-    let mut buf = Vec::with_capacity(decoded.record.events.len() * 2048);
+    // About 2 KB a line; the first reservation is capped, the buffer grows past it if it must.
+    let mut buf = Vec::with_capacity(decoded.record.events.len().saturating_mul(2048).min(4 << 20));
     let mut spans = Vec::with_capacity(decoded.record.events.len());
     for event in &decoded.record.events {
         match filters.check(event) {
