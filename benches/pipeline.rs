@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use common::moto::{venv, Moto};
 use common::repo_dir;
-use das_forwarder::cli::generate::{generate_with_keys, GenerateOptions, Profile};
+use das_forwarder::cli::generate::{generate_with_keys, GenerateOptions};
 use das_forwarder::config::Config;
 use das_forwarder::das::activity::parse_record;
 use das_forwarder::das::envelope;
@@ -109,17 +109,12 @@ impl Sink for GzipOnly {
 
 fn corpus(records: usize, events_per_record: usize, seed: u64, keys: &[([u8; 32], String)]) -> serde_json::Value {
     let opts = GenerateOptions {
-        profile: Profile::Mixed,
-        poison: None,
-        max_events: None,
         events_per_record: Some(events_per_record),
         records,
         seed,
         resource_id: RESOURCE.into(),
-        region: "us-east-1".into(),
-        account: "123456789012".into(),
         data_keys: keys.len(),
-        start_ms: 1_764_201_600_000,
+        ..GenerateOptions::default()
     };
     generate_with_keys(&opts, keys)
 }

@@ -18,16 +18,12 @@ const RESOURCE: &str = "cluster-BENCHSTAGES000000000000";
 fn record() -> (Vec<u8>, Vec<u8>) {
     let opts = GenerateOptions {
         profile: Profile::Postgres,
-        poison: None,
-        max_events: None,
         events_per_record: Some(25),
         records: 1,
         seed: 9,
         resource_id: RESOURCE.into(),
-        region: "us-east-1".into(),
-        account: "123456789012".into(),
         data_keys: 1,
-        start_ms: 1_764_201_600_000,
+        ..GenerateOptions::default()
     };
     // The key blob is never opened here: the bench starts from the wrapping key.
     let wrapping = [(WRAPPING_KEY, "AAAA".to_owned())];

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use base64::Engine;
-use das_forwarder::cli::generate::{generate_with_keys, GenerateOptions, Profile};
+use das_forwarder::cli::generate::{generate_with_keys, GenerateOptions};
 use das_forwarder::config::Config;
 use das_forwarder::esdk::encrypt::{encrypt, EncryptParams};
 use das_forwarder::handler::Forwarder;
@@ -222,17 +222,12 @@ fn catalogue() -> Vec<(&'static str, Vec<u8>, &'static str)> {
 
 fn valid_event(records: usize) -> KinesisEvent {
     let opts = GenerateOptions {
-        profile: Profile::Mixed,
-        poison: None,
         max_events: Some(4),
-        events_per_record: None,
         records,
         seed: 31,
         resource_id: RESOURCE.into(),
-        region: "us-east-1".into(),
-        account: "123456789012".into(),
         data_keys: 1,
-        start_ms: 1_764_201_600_000,
+        ..GenerateOptions::default()
     };
     serde_json::from_value(generate_with_keys(&opts, &[(WRAPPING, blob())])).unwrap()
 }

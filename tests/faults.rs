@@ -13,7 +13,7 @@ use aws_lambda_events::event::kinesis::KinesisEvent;
 use common::fault_proxy::{Fault, FaultProxy};
 use common::moto::Moto;
 use common::receiver::Receiver;
-use das_forwarder::cli::generate::{generate_with_keys, GenerateOptions, Profile};
+use das_forwarder::cli::generate::{generate_with_keys, GenerateOptions};
 use serde_json::Value;
 
 const RESOURCE: &str = "cluster-FAULTINJECTION";
@@ -35,17 +35,12 @@ async fn setup(records: usize) -> Setup {
     s3.create_bucket().bucket(BUCKET).send().await.unwrap();
     let keys = moto.rds_data_keys(RESOURCE, 2).await;
     let opts = GenerateOptions {
-        profile: Profile::Mixed,
-        poison: None,
         max_events: Some(5),
-        events_per_record: None,
         records,
         seed: 99,
         resource_id: RESOURCE.into(),
-        region: "us-east-1".into(),
-        account: "123456789012".into(),
         data_keys: 2,
-        start_ms: 1_764_201_600_000,
+        ..GenerateOptions::default()
     };
     let dir = tempfile::tempdir().unwrap();
     let event = dir.path().join("event.json");

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use base64::Engine;
-use das_forwarder::cli::generate::{generate, GenerateOptions, Profile};
+use das_forwarder::cli::generate::{generate, GenerateOptions};
 use das_forwarder::config::Config;
 use das_forwarder::handler::Forwarder;
 use das_forwarder::keys::local::LocalKeys;
@@ -24,17 +24,13 @@ const MASTER: [u8; 32] = [5; 32];
 
 fn event(records: usize) -> KinesisEvent {
     let opts = GenerateOptions {
-        profile: Profile::Mixed,
-        poison: None,
-        max_events: None,
-        events_per_record: None,
         records,
         seed: 7,
         resource_id: "cluster-TESTCLUSTER".into(),
         region: "eu-west-1".into(),
         account: "111122223333".into(),
-        data_keys: 3,
         start_ms: 1_700_000_000_000,
+        ..GenerateOptions::default()
     };
     serde_json::from_value(generate(&opts, &LocalKeys::new(MASTER))).unwrap()
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::moto::Moto;
-use das_forwarder::cli::generate::{generate, GenerateOptions, Profile};
+use das_forwarder::cli::generate::{generate, GenerateOptions};
 use das_forwarder::keys::local::LocalKeys;
 use serde_json::Value;
 
@@ -21,17 +21,12 @@ const BUCKET: &str = "das-replay";
 
 fn options(records: usize) -> GenerateOptions {
     GenerateOptions {
-        profile: Profile::Mixed,
-        poison: None,
         max_events: Some(4),
-        events_per_record: None,
         records,
         seed: 5,
         resource_id: RESOURCE.into(),
-        region: "us-east-1".into(),
-        account: "123456789012".into(),
         data_keys: 2,
-        start_ms: 1_764_201_600_000,
+        ..GenerateOptions::default()
     }
 }
 

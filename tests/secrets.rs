@@ -9,7 +9,7 @@ use aws_lambda_events::event::kinesis::KinesisEvent;
 use base64::Engine;
 use common::moto::Moto;
 use common::receiver::Receiver;
-use das_forwarder::cli::generate::{generate_with_keys, GenerateOptions, Profile};
+use das_forwarder::cli::generate::{generate_with_keys, GenerateOptions};
 use das_forwarder::das::activity::parse_record;
 use das_forwarder::das::envelope;
 use das_forwarder::das::inflate::inflate;
@@ -38,17 +38,13 @@ async fn trace_logs_hold_no_secret_key_or_sql() {
     let moto = Moto::start();
     let wrapping = moto.rds_data_keys(RESOURCE, 2).await;
     let opts = GenerateOptions {
-        profile: Profile::Mixed,
         poison: Some(3),
         max_events: Some(6),
-        events_per_record: None,
         records: 8,
         seed: 77,
         resource_id: RESOURCE.into(),
-        region: "us-east-1".into(),
-        account: "123456789012".into(),
         data_keys: 2,
-        start_ms: 1_764_201_600_000,
+        ..GenerateOptions::default()
     };
     let event_json = generate_with_keys(&opts, &wrapping);
     let dir = tempfile::tempdir().unwrap();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use common::receiver::{Receiver, Reply};
-use das_forwarder::cli::generate::{generate, GenerateOptions, Profile};
+use das_forwarder::cli::generate::{generate, GenerateOptions};
 use das_forwarder::config::Config;
 use das_forwarder::handler::{Forwarder, Summary};
 use das_forwarder::keys::local::LocalKeys;
@@ -26,17 +26,12 @@ const FAST: Backoff = Backoff { base: Duration::from_millis(5), cap: Duration::f
 
 fn event(records: usize) -> KinesisEvent {
     let opts = GenerateOptions {
-        profile: Profile::Mixed,
-        poison: None,
-        max_events: None,
-        events_per_record: None,
         records,
         seed: 11,
         resource_id: "cluster-HECTEST".into(),
-        region: "us-east-1".into(),
-        account: "123456789012".into(),
         data_keys: 2,
         start_ms: 1_764_000_000_000,
+        ..GenerateOptions::default()
     };
     serde_json::from_value(generate(&opts, &LocalKeys::new(MASTER))).unwrap()
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use common::moto::Moto;
 use common::receiver::{Receiver, Reply};
-use das_forwarder::cli::generate::{generate, GenerateOptions, Profile};
+use das_forwarder::cli::generate::{generate, GenerateOptions};
 use das_forwarder::config::Config;
 use das_forwarder::handler::Forwarder;
 use das_forwarder::keys::local::LocalKeys;
@@ -25,17 +25,12 @@ const BUCKET: &str = "das-archive";
 
 fn event(records: usize, start_ms: i64) -> KinesisEvent {
     let opts = GenerateOptions {
-        profile: Profile::Mixed,
-        poison: None,
-        max_events: None,
-        events_per_record: None,
         records,
         seed: 5,
         resource_id: "cluster-S3TEST".into(),
-        region: "us-east-1".into(),
-        account: "123456789012".into(),
         data_keys: 2,
         start_ms,
+        ..GenerateOptions::default()
     };
     serde_json::from_value(generate(&opts, &LocalKeys::new(MASTER))).unwrap()
 }

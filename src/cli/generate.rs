@@ -63,6 +63,25 @@ pub struct GenerateOptions {
     pub start_ms: i64,
 }
 
+impl Default for GenerateOptions {
+    /// The `generate` subcommand's defaults: the demo batch.
+    fn default() -> GenerateOptions {
+        GenerateOptions {
+            profile: Profile::Mixed,
+            poison: None,
+            max_events: None,
+            events_per_record: None,
+            records: 12,
+            seed: 1,
+            resource_id: "cluster-DEMO4HNY5V4RRNPKKYB7ICFKE5".into(),
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            data_keys: 3,
+            start_ms: 1_764_201_600_000,
+        }
+    }
+}
+
 /// Deterministic bytes: SHA-256 in counter mode over the seed.
 pub struct Drbg {
     seed: [u8; 32],
@@ -348,4 +367,21 @@ fn build(opts: &GenerateOptions, d: &mut Drbg, wrapping: &[([u8; 32], String)]) 
         }));
     }
     json!({ "Records": records })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        options: GenerateOptions,
+    }
+
+    #[test]
+    fn defaults_are_the_cli_defaults() {
+        let parsed = <Cli as clap::Parser>::parse_from(["generate"]).options;
+        assert_eq!(format!("{parsed:?}"), format!("{:?}", GenerateOptions::default()));
+    }
 }
