@@ -77,6 +77,22 @@ fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
 
 struct Env<F: Fn(&str) -> Option<String>>(F);
 
+/// A secret given directly, or as the ARN of a Secrets Manager secret that holds it.
+enum Given {
+    Value(String),
+    Arn(String),
+}
+
+/// The secret in a Secrets Manager value: the whole (trimmed) string, or, when it is a JSON
+/// object, the first of `keys` it has as a string.
+pub fn secret_field(value: &str, keys: &[&str]) -> Option<String> {
+    let trimmed = value.trim();
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(trimmed) {
+        return keys.iter().find_map(|k| map.get(*k).and_then(|v| v.as_str())).map(str::to_owned);
+    }
+    (!trimmed.is_empty()).then(|| trimmed.to_owned())
+}
+
 impl<F: Fn(&str) -> Option<String>> Env<F> {
     fn get(&self, var: &'static str) -> Option<String> {
         (self.0)(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
@@ -103,6 +119,16 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             Some("true" | "1" | "yes") => Ok(true),
             Some("false" | "0" | "no") => Ok(false),
             Some(other) => Err(err(var, format!("{other:?} is not true or false"))),
+        }
+    }
+
+    /// Exactly one of `var` and `arn_var`; `sink` names the sink that needs it.
+    fn value_or_arn(&self, var: &'static str, arn_var: &'static str, sink: &str) -> Result<Given, ConfigError> {
+        match (self.get(var), self.get(arn_var)) {
+            (Some(v), None) => Ok(Given::Value(v)),
+            (None, Some(arn)) => Ok(Given::Arn(arn)),
+            (Some(_), Some(_)) => Err(err(var, format!("set {var} or {arn_var}, not both"))),
+            (None, None) => Err(err(var, format!("{var} or {arn_var} is required when SINKS includes {sink}"))),
         }
     }
 
@@ -198,16 +224,9 @@ impl Config {
             None
         };
         let hec = if sinks.contains(&SinkKind::Hec) {
-            let token = match (env.get("HEC_TOKEN"), env.get("HEC_TOKEN_SECRET_ARN")) {
-                (Some(t), None) => TokenSource::Value(HecToken(t)),
-                (None, Some(arn)) => TokenSource::SecretArn(arn),
-                (Some(_), Some(_)) => return Err(err("HEC_TOKEN", "set HEC_TOKEN or HEC_TOKEN_SECRET_ARN, not both")),
-                (None, None) => {
-                    return Err(err(
-                        "HEC_TOKEN",
-                        "HEC_TOKEN or HEC_TOKEN_SECRET_ARN is required when SINKS includes hec",
-                    ))
-                }
+            let token = match env.value_or_arn("HEC_TOKEN", "HEC_TOKEN_SECRET_ARN", "hec")? {
+                Given::Value(t) => TokenSource::Value(HecToken(t)),
+                Given::Arn(arn) => TokenSource::SecretArn(arn),
             };
             Some(HecConfig {
                 url: env.url("HEC_URL", "when SINKS includes hec")?,
@@ -226,21 +245,12 @@ impl Config {
             None
         };
         let webhook = if sinks.contains(&SinkKind::Webhook) {
-            let (secret, secret_arn) = match (env.get("WEBHOOK_SECRET"), env.get("WEBHOOK_SECRET_ARN")) {
-                (Some(s), None) => {
+            let (secret, secret_arn) = match env.value_or_arn("WEBHOOK_SECRET", "WEBHOOK_SECRET_ARN", "webhook")? {
+                Given::Value(s) => {
                     crate::sinks::webhook::config::check_secret(&s).map_err(|why| err("WEBHOOK_SECRET", why))?;
                     (s, None)
                 }
-                (None, Some(arn)) => (String::new(), Some(arn)),
-                (Some(_), Some(_)) => {
-                    return Err(err("WEBHOOK_SECRET", "set WEBHOOK_SECRET or WEBHOOK_SECRET_ARN, not both"))
-                }
-                (None, None) => {
-                    return Err(err(
-                        "WEBHOOK_SECRET",
-                        "WEBHOOK_SECRET or WEBHOOK_SECRET_ARN is required when SINKS includes webhook",
-                    ))
-                }
+                Given::Arn(arn) => (String::new(), Some(arn)),
             };
             Some(WebhookConfig {
                 url: env.url("WEBHOOK_URL", "when SINKS includes webhook")?,

@@ -29,33 +29,30 @@ fn kms_client(sdk: &aws_config::SdkConfig, config: &Config) -> aws_sdk_kms::Clie
     aws_sdk_kms::Client::from_conf(aws_sdk_kms::config::Builder::from(sdk).timeout_config(timeouts).build())
 }
 
-async fn hec_token(source: &TokenSource, sdk: Option<&aws_config::SdkConfig>) -> Result<HecToken, String> {
-    match source {
-        TokenSource::Value(t) => Ok(t.clone()),
-        TokenSource::SecretArn(arn) => {
-            let sdk = sdk.ok_or("HEC_TOKEN_SECRET_ARN: no AWS configuration")?;
-            let out = aws_sdk_secretsmanager::Client::new(sdk).get_secret_value().secret_id(arn).send().await.map_err(
-                |e| format!("HEC_TOKEN_SECRET_ARN: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)),
-            )?;
-            out.secret_string()
-                .and_then(token_from_secret)
-                .ok_or_else(|| "HEC_TOKEN_SECRET_ARN: the secret holds no token".into())
-        }
-    }
-}
-
-/// The webhook secret from Secrets Manager (`WEBHOOK_SECRET_ARN`), checked like `WEBHOOK_SECRET`.
-async fn webhook_secret(arn: &str, sdk: Option<&aws_config::SdkConfig>) -> Result<WebhookSecret, String> {
-    let sdk = sdk.ok_or("WEBHOOK_SECRET_ARN: no AWS configuration")?;
+/// The string of the Secrets Manager secret `arn`; errors name `var`.
+async fn secret_string(arn: &str, sdk: Option<&aws_config::SdkConfig>, var: &str) -> Result<String, String> {
+    let sdk = sdk.ok_or_else(|| format!("{var}: no AWS configuration"))?;
     let out = aws_sdk_secretsmanager::Client::new(sdk)
         .get_secret_value()
         .secret_id(arn)
         .send()
         .await
-        .map_err(|e| format!("WEBHOOK_SECRET_ARN: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?;
-    let secret = out
-        .secret_string()
-        .and_then(crate::sinks::webhook::config::secret_from_value)
+        .map_err(|e| format!("{var}: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?;
+    out.secret_string().map(str::to_owned).ok_or_else(|| format!("{var}: the secret has no string value"))
+}
+
+async fn hec_token(source: &TokenSource, sdk: Option<&aws_config::SdkConfig>) -> Result<HecToken, String> {
+    match source {
+        TokenSource::Value(t) => Ok(t.clone()),
+        TokenSource::SecretArn(arn) => token_from_secret(&secret_string(arn, sdk, "HEC_TOKEN_SECRET_ARN").await?)
+            .ok_or_else(|| "HEC_TOKEN_SECRET_ARN: the secret holds no token".into()),
+    }
+}
+
+/// The webhook secret from Secrets Manager (`WEBHOOK_SECRET_ARN`), checked like `WEBHOOK_SECRET`.
+async fn webhook_secret(arn: &str, sdk: Option<&aws_config::SdkConfig>) -> Result<WebhookSecret, String> {
+    let value = secret_string(arn, sdk, "WEBHOOK_SECRET_ARN").await?;
+    let secret = crate::sinks::webhook::config::secret_from_value(&value)
         .ok_or("WEBHOOK_SECRET_ARN: the secret holds no webhook secret")?;
     crate::sinks::webhook::config::check_secret(&secret.0).map_err(|why| format!("WEBHOOK_SECRET_ARN: {why}"))?;
     Ok(secret)

@@ -49,16 +49,10 @@ impl HecConfig {
     }
 }
 
-/// Reads the token from a Secrets Manager secret string (plain or JSON).
+/// Reads the token from a Secrets Manager secret string (plain, or JSON with a `token`,
+/// `HEC_TOKEN` or `hec_token` key).
 pub fn token_from_secret(secret: &str) -> Option<HecToken> {
-    let trimmed = secret.trim();
-    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(trimmed) {
-        return ["token", "HEC_TOKEN", "hec_token"]
-            .iter()
-            .find_map(|k| map.get(*k).and_then(|v| v.as_str()))
-            .map(|t| HecToken(t.to_owned()));
-    }
-    (!trimmed.is_empty()).then(|| HecToken(trimmed.to_owned()))
+    crate::config::secret_field(secret, &["token", "HEC_TOKEN", "hec_token"]).map(HecToken)
 }
 
 #[cfg(test)]

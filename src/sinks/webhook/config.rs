@@ -41,12 +41,5 @@ pub fn check_secret(secret: &str) -> Result<(), &'static str> {
 /// The signing secret in a Secrets Manager value: plain, or JSON with a `secret`,
 /// `WEBHOOK_SECRET` or `webhook_secret` key.
 pub fn secret_from_value(value: &str) -> Option<WebhookSecret> {
-    let trimmed = value.trim();
-    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(trimmed) {
-        return ["secret", "WEBHOOK_SECRET", "webhook_secret"]
-            .iter()
-            .find_map(|k| map.get(*k).and_then(|v| v.as_str()))
-            .map(|t| WebhookSecret(t.to_owned()));
-    }
-    (!trimmed.is_empty()).then(|| WebhookSecret(trimmed.to_owned()))
+    crate::config::secret_field(value, &["secret", "WEBHOOK_SECRET", "webhook_secret"]).map(WebhookSecret)
 }
