@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::sinks::hec::{HecConfig, HecToken, TokenSource};
+use crate::sinks::s3::config::{check_source_name, check_source_version, Format, Layout, S3Access};
 use crate::sinks::s3::S3Config;
 use crate::sinks::webhook::{WebhookConfig, WebhookSecret};
 
@@ -56,6 +57,17 @@ pub struct Config {
     pub log_format: Option<LogFormat>,
     pub filters: crate::ocsf::Filters,
     pub s3: Option<S3Config>,
+    /// `S3_BUCKET`, also when the s3 sink is off (`compact`, `replay`).
+    pub s3_bucket: Option<String>,
+    /// How every S3 client reaches S3 (`S3_FORCE_PATH_STYLE`, `S3_ROLE_ARN`, `S3_EXTERNAL_ID`).
+    pub s3_access: S3Access,
+    /// The custom source `compact` and `S3_LAYOUT=security-lake` write for, as its directory
+    /// under `ext/`: `SECURITY_LAKE_SOURCE`, `/SECURITY_LAKE_SOURCE_VERSION` when set.
+    pub security_lake_source: Option<String>,
+    /// `SECURITY_LAKE_BUCKET`: where `compact` writes (default `S3_BUCKET`).
+    pub security_lake_bucket: Option<String>,
+    /// `PARQUET_ZSTD_LEVEL`.
+    pub parquet_zstd_level: i32,
     pub hec: Option<HecConfig>,
     pub webhook: Option<WebhookConfig>,
     /// How long the sinks may take (retries included) when the runtime gives no deadline.
@@ -212,13 +224,63 @@ impl Config {
         let output_prefix = prefix("S3_PREFIX", "das/")?;
         let quarantine_prefix = prefix("QUARANTINE_PREFIX", "quarantine/")?;
         let gzip_level = env.number("OUTPUT_GZIP_LEVEL", 6, 0, 9)?;
+        let s3_access = S3Access {
+            force_path_style: env.flag("S3_FORCE_PATH_STYLE", false)?,
+            role_arn: env.get("S3_ROLE_ARN"),
+            external_id: env.get("S3_EXTERNAL_ID"),
+        };
+        if s3_access.external_id.is_some() && s3_access.role_arn.is_none() {
+            return Err(err("S3_EXTERNAL_ID", "is used only with S3_ROLE_ARN, which is not set"));
+        }
+        let security_lake_source = match (env.get("SECURITY_LAKE_SOURCE"), env.get("SECURITY_LAKE_SOURCE_VERSION")) {
+            (None, Some(_)) => {
+                return Err(err("SECURITY_LAKE_SOURCE_VERSION", "needs SECURITY_LAKE_SOURCE, which is not set"))
+            }
+            (None, None) => None,
+            (Some(name), version) => {
+                check_source_name(&name).map_err(|why| err("SECURITY_LAKE_SOURCE", why))?;
+                match version {
+                    Some(v) => {
+                        check_source_version(&v).map_err(|why| err("SECURITY_LAKE_SOURCE_VERSION", why))?;
+                        Some(format!("{name}/{v}"))
+                    }
+                    None => Some(name),
+                }
+            }
+        };
+        let format = match env.get("S3_FORMAT").as_deref() {
+            None | Some("ndjson") => Format::Ndjson,
+            Some("parquet") => Format::Parquet,
+            Some(other) => return Err(err("S3_FORMAT", format!("{other:?} is not one of ndjson, parquet"))),
+        };
+        let layout = match env.get("S3_LAYOUT").as_deref() {
+            None | Some("hive") => Layout::Hive,
+            Some("security-lake") => Layout::SecurityLake {
+                source: security_lake_source
+                    .clone()
+                    .ok_or_else(|| err("SECURITY_LAKE_SOURCE", "is required when S3_LAYOUT=security-lake"))?,
+            },
+            Some(other) => return Err(err("S3_LAYOUT", format!("{other:?} is not one of hive, security-lake"))),
+        };
+        if matches!(layout, Layout::SecurityLake { .. }) && format != Format::Parquet {
+            return Err(err(
+                "S3_FORMAT",
+                "S3_LAYOUT=security-lake needs S3_FORMAT=parquet: Security Lake reads Parquet only",
+            ));
+        }
+        let parquet_zstd_level = env.number("PARQUET_ZSTD_LEVEL", 3, 1, 22)?;
+        let s3_bucket = env.get("S3_BUCKET");
         let s3 = if sinks.contains(&SinkKind::S3) {
             Some(S3Config {
                 bucket: env.required("S3_BUCKET", "when SINKS includes s3")?,
                 prefix: output_prefix.clone(),
                 quarantine_prefix: quarantine_prefix.clone(),
-                force_path_style: env.flag("S3_FORCE_PATH_STYLE", false)?,
+                quarantine_bucket: env.get("QUARANTINE_BUCKET"),
+                access: s3_access.clone(),
                 gzip_level,
+                format,
+                layout,
+                zstd_level: parquet_zstd_level,
             })
         } else {
             None
@@ -266,6 +328,11 @@ impl Config {
 
         Ok(Config {
             s3,
+            s3_bucket,
+            s3_access,
+            security_lake_source,
+            security_lake_bucket: env.get("SECURITY_LAKE_BUCKET"),
+            parquet_zstd_level,
             hec,
             webhook,
             delivery_timeout: Duration::from_secs(env.number("DELIVERY_TIMEOUT_SECS", 60, 1, 900)?),
@@ -339,6 +406,33 @@ mod tests {
         assert_eq!(c.sinks, vec![SinkKind::File]);
         assert_eq!((c.cache_capacity, c.cache_ttl.as_secs()), (10_000, 3600));
         assert_eq!((c.output_prefix.as_str(), c.quarantine_prefix.as_str()), ("das/", "quarantine/"));
+    }
+
+    #[test]
+    fn security_lake_settings() {
+        let lake = [("SINKS", "s3"), ("S3_BUCKET", "b"), ("S3_LAYOUT", "security-lake"), ("S3_FORMAT", "parquet")];
+        assert_eq!(cfg(&lake).unwrap_err().var, "SECURITY_LAKE_SOURCE");
+        let with = |extra: &[(&'static str, &'static str)]| cfg(&[&lake[..], extra].concat());
+        let c = with(&[("SECURITY_LAKE_SOURCE", "rds-das")]).unwrap();
+        let s3 = c.s3.unwrap();
+        assert_eq!((s3.format, s3.layout), (Format::Parquet, Layout::SecurityLake { source: "rds-das".into() }));
+        let c = with(&[("SECURITY_LAKE_SOURCE", "rds-das"), ("SECURITY_LAKE_SOURCE_VERSION", "1.0")]).unwrap();
+        assert_eq!(c.security_lake_source.as_deref(), Some("rds-das/1.0"));
+        assert_eq!(c.s3.unwrap().layout, Layout::SecurityLake { source: "rds-das/1.0".into() });
+        for (var, value) in [("SECURITY_LAKE_SOURCE", "../x"), ("SECURITY_LAKE_SOURCE_VERSION", "..")] {
+            let e = with(&[("SECURITY_LAKE_SOURCE", "rds-das"), (var, value)]).unwrap_err();
+            assert_eq!(e.var, var);
+        }
+        let ndjson =
+            [("SINKS", "s3"), ("S3_BUCKET", "b"), ("S3_LAYOUT", "security-lake"), ("SECURITY_LAKE_SOURCE", "x")];
+        assert_eq!(cfg(&ndjson).unwrap_err().var, "S3_FORMAT");
+        assert_eq!(cfg(&[("S3_FORMAT", "csv")]).unwrap_err().var, "S3_FORMAT");
+        assert_eq!(cfg(&[("S3_LAYOUT", "flat")]).unwrap_err().var, "S3_LAYOUT");
+        assert_eq!(cfg(&[("S3_EXTERNAL_ID", "e")]).unwrap_err().var, "S3_EXTERNAL_ID");
+        assert_eq!(cfg(&[("SECURITY_LAKE_SOURCE_VERSION", "1")]).unwrap_err().var, "SECURITY_LAKE_SOURCE_VERSION");
+        assert_eq!(cfg(&[("PARQUET_ZSTD_LEVEL", "23")]).unwrap_err().var, "PARQUET_ZSTD_LEVEL");
+        let c = cfg(&[("S3_ROLE_ARN", "arn:aws:iam::1:role/r"), ("S3_EXTERNAL_ID", "e")]).unwrap();
+        assert_eq!(c.s3_access.without_role(), S3Access::default());
     }
 
     #[test]

@@ -221,6 +221,8 @@ impl Forwarder {
                         sequence_number: records[i].kinesis.sequence_number.clone(),
                         stream: encoded.stream,
                         instance_id: encoded.instance_id,
+                        region: encoded.region,
+                        account: encoded.account,
                         events: encoded.events,
                     });
                     batch_index.push(i);

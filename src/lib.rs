@@ -2,6 +2,8 @@
 //! forwards the activity events. See the README for the data flow.
 
 pub mod cli;
+pub mod columnar;
+pub mod compact;
 pub mod config;
 pub mod das;
 pub mod decode;

@@ -64,6 +64,24 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         batch_size: usize,
     },
+    /// Merge a closed window of the hive layout's objects under s3://$S3_BUCKET/$S3_PREFIX into
+    /// one sorted Parquet object per region, account and event day, in the Security Lake
+    /// location of $SECURITY_LAKE_SOURCE in $SECURITY_LAKE_BUCKET (default $S3_BUCKET).
+    /// Idempotent: a rerun writes the same keys with the same bytes. Prints a JSON summary.
+    Compact {
+        /// Window start, a whole UTC hour in RFC 3339 (2026-11-27T05:00:00Z).
+        #[arg(long)]
+        start: String,
+        /// Window length in hours (1-24).
+        #[arg(long, default_value_t = 1)]
+        hours: u32,
+        /// A window is closed this many minutes after its end (late batches, retries).
+        #[arg(long, default_value_t = 15)]
+        grace_minutes: u32,
+        /// Read and merge, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Write a synthetic DAS Kinesis event encrypted for the local key provider.
     Generate {
         #[arg(long)]
@@ -135,14 +153,7 @@ async fn run_cli(config: Config, command: Command) -> Result<(), String> {
             config.filters.until_ms = until.as_deref().map(parse_time).transpose()?;
             let max_file = config.max_inflated_bytes;
             let sdk = setup::aws_config().await;
-            let s3 = aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(&sdk)
-                    .force_path_style(
-                        config.s3.as_ref().is_some_and(|c| c.force_path_style)
-                            || std::env::var("S3_FORCE_PATH_STYLE").is_ok_and(|v| v == "true"),
-                    )
-                    .build(),
-            );
+            let s3 = config.s3_access.without_role().client(&sdk).await;
             let sqs = aws_sdk_sqs::Client::new(&sdk);
             let forwarder =
                 if dry_run { setup::dry_run_forwarder(config).await? } else { setup::forwarder(config).await? };
@@ -160,6 +171,27 @@ async fn run_cli(config: Config, command: Command) -> Result<(), String> {
             };
             let cleaner = sources::Cleaner { s3: Some(s3), sqs: Some(sqs) };
             let summary = replay::run(&forwarder, batches, &cleaner, dry_run).await?;
+            println!("{}", serde_json::to_string(&summary).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        Command::Compact { start, hours, grace_minutes, dry_run } => {
+            use das_forwarder::compact::{self, Target, Window};
+            let window = Window::parse(&start, hours)?;
+            window.check_closed(chrono::Utc::now().timestamp_millis(), i64::from(grace_minutes) * 60_000)?;
+            let bucket = config.s3_bucket.clone().ok_or("compact needs S3_BUCKET (where the hive layout is)")?;
+            let source_dir =
+                config.security_lake_source.clone().ok_or("compact needs SECURITY_LAKE_SOURCE (where it writes)")?;
+            let lake_bucket = config.security_lake_bucket.clone().unwrap_or_else(|| bucket.clone());
+            let sdk = setup::aws_config().await;
+            let reader = config.s3_access.without_role().client(&sdk).await;
+            let objects = compact::read_window(&reader, &bucket, &config.output_prefix, &window).await?;
+            let target = Target { source_dir, zstd_level: config.parquet_zstd_level };
+            let mut summary = das_forwarder::parallel::blocking(|| compact::merge(objects, &window, &target))?;
+            summary.dry_run = dry_run;
+            if !dry_run {
+                let writer = config.s3_access.client(&sdk).await;
+                compact::write_objects(&writer, &lake_bucket, &summary).await?;
+            }
             println!("{}", serde_json::to_string(&summary).map_err(|e| e.to_string())?);
             Ok(())
         }

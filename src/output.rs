@@ -52,6 +52,8 @@ pub struct EncodedRecord {
     pub filtered: FilterCounts,
     pub stream: Option<String>,
     pub instance_id: Option<String>,
+    pub region: Option<String>,
+    pub account: Option<String>,
 }
 
 /// `record_context` and `encode` in one step; the decoded events are dropped
@@ -71,6 +73,8 @@ pub fn encode_record(
         filtered,
         stream: ctx.stream,
         instance_id: ctx.instance_id,
+        region: ctx.region,
+        account: ctx.account,
     }
 }
 

@@ -14,7 +14,7 @@ use crate::keys::KeyProvider;
 use crate::sinks::file::FileSink;
 use crate::sinks::hec::{config::token_from_secret, HecSink, HecToken, TokenSource};
 use crate::sinks::quarantine::{FileQuarantine, QuarantineStore};
-use crate::sinks::s3::{S3Quarantine, S3Sink};
+use crate::sinks::s3::{S3Config, S3Quarantine, S3Sink};
 use crate::sinks::stdout::StdoutSink;
 use crate::sinks::webhook::{WebhookSecret, WebhookSink};
 use crate::sinks::Sink;
@@ -99,7 +99,7 @@ async fn build(config: Config, dry_run: bool) -> Result<Forwarder, String> {
     };
 
     let s3 = match (&config.s3, &sdk) {
-        (Some(c), Some(sdk)) => Some((c.client(sdk), c.clone())),
+        (Some(c), Some(sdk)) => Some((c.client(sdk).await, c.clone())),
         _ => None,
     };
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
@@ -129,7 +129,16 @@ async fn build(config: Config, dry_run: bool) -> Result<Forwarder, String> {
     // Quarantine beside the S3 output when there is one, else under FILE_SINK_DIR.
     let quarantine: Box<dyn QuarantineStore> = match s3 {
         _ if dry_run => Box::new(crate::sinks::quarantine::Discard),
-        Some((client, c)) => Box::new(S3Quarantine(S3Sink::new(client, c))),
+        Some((client, c)) => {
+            // Written with the function's own role: an assumed S3_ROLE_ARN (a Security Lake
+            // provider role) may not write outside the output location.
+            let client = match (&c.access.role_arn, &sdk) {
+                (Some(_), Some(sdk)) => c.access.without_role().client(sdk).await,
+                _ => client,
+            };
+            let bucket = c.quarantine_bucket.clone().unwrap_or_else(|| c.bucket.clone());
+            Box::new(S3Quarantine(S3Sink::new(client, S3Config { bucket, ..c })))
+        }
         None => Box::new(FileQuarantine::new(config.file_sink_dir.clone(), config.quarantine_prefix.clone())),
     };
     Ok(Forwarder::new(config, provider, sinks, quarantine))

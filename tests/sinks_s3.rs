@@ -16,6 +16,7 @@ use das_forwarder::handler::Forwarder;
 use das_forwarder::keys::local::LocalKeys;
 use das_forwarder::sinks::hec::{HecConfig, HecSink, HecToken, TokenSource};
 use das_forwarder::sinks::retry::Backoff;
+use das_forwarder::sinks::s3::config::S3Access;
 use das_forwarder::sinks::s3::{S3Config, S3Quarantine, S3Sink};
 use das_forwarder::sinks::Sink;
 use serde_json::Value;
@@ -36,19 +37,13 @@ fn event(records: usize, start_ms: i64) -> KinesisEvent {
 }
 
 async fn s3_client(moto: &Moto) -> aws_sdk_s3::Client {
-    let client = s3_config().client(&moto.sdk_config().await);
+    let client = s3_config().client(&moto.sdk_config().await).await;
     client.create_bucket().bucket(BUCKET).send().await.unwrap();
     client
 }
 
 fn s3_config() -> S3Config {
-    S3Config {
-        bucket: BUCKET.into(),
-        prefix: "das/".into(),
-        quarantine_prefix: "quarantine/".into(),
-        force_path_style: true,
-        gzip_level: 6,
-    }
+    S3Config { access: S3Access { force_path_style: true, ..S3Access::default() }, ..S3Config::new(BUCKET) }
 }
 
 fn forwarder(client: &aws_sdk_s3::Client, extra: Vec<Box<dyn Sink>>) -> Forwarder {

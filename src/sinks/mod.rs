@@ -36,6 +36,9 @@ pub struct OutputRecord {
     pub stream: Option<String>,
     /// The database instance id (HEC `host`).
     pub instance_id: Option<String>,
+    /// Region and account of the stream (from its ARN): the Security Lake partition.
+    pub region: Option<String>,
+    pub account: Option<String>,
     pub events: Vec<EncodedEvent>,
 }
 

@@ -1,13 +1,15 @@
-//! The output layout shared by the file and S3 sinks:
-//! `<prefix>class_uid=6005/dt=YYYY-MM-DD/hour=HH/<shard>-<first seq>-<last seq>.ndjson`,
-//! by event time (UTC). Names derive from the input only, so a retried
+//! The output layouts. The hive layout, shared by the file and S3 sinks:
+//! `<prefix>class_uid=6005/dt=YYYY-MM-DD/hour=HH/<shard>-<first seq>-<last seq>.ndjson`;
+//! the Security Lake layout of the S3 sink:
+//! `ext/<source>/region=<r>/accountId=<a>/eventDay=YYYYMMDD/<shard>-<first seq>-<last seq>.parquet`.
+//! By event time (UTC). Names derive from the input only, so a retried
 //! batch overwrites its objects instead of duplicating them.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Timelike};
 
-use super::{OutputBatch, SinkError};
+use super::{EncodedEvent, OutputBatch, OutputRecord, SinkError};
 
 /// The events of one batch that fall into one hour partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,8 +49,33 @@ pub fn path_safe(s: &str) -> String {
     s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
 }
 
-/// Groups the batch into hour partitions, in key order.
+/// Groups the batch into hour partitions of the hive layout, in key order.
 pub fn partition<'a>(batch: &'a OutputBatch, prefix: &str, extension: &str) -> Vec<Partition<'a>> {
+    partition_by(batch, extension, |_, event| format!("{prefix}class_uid=6005/{}", hour_path(event.time_ms)))
+}
+
+/// `eventDay=YYYYMMDD` for an epoch-millisecond time (out-of-range times land in 1970).
+pub fn event_day(time_ms: i64) -> String {
+    let t = DateTime::from_timestamp_millis(time_ms).unwrap_or_default();
+    format!("eventDay={:04}{:02}{:02}", t.year(), t.month(), t.day())
+}
+
+/// The directory of an event in an Amazon Security Lake custom source location:
+/// `ext/<source>/region=<region>/accountId=<account>/eventDay=YYYYMMDD` (`unknown` when the
+/// stream ARN did not say).
+pub fn security_lake_dir(source: &str, region: Option<&str>, account: Option<&str>, time_ms: i64) -> String {
+    let region = path_safe(region.unwrap_or("unknown"));
+    let account = path_safe(account.unwrap_or("unknown"));
+    format!("ext/{source}/region={region}/accountId={account}/{}", event_day(time_ms))
+}
+
+/// Groups the batch by the directory `dir` gives each event, in key order; each group is named
+/// `<dir>/<shard>-<first seq>-<last seq>.<extension>` after the records it holds.
+pub fn partition_by<'a>(
+    batch: &'a OutputBatch,
+    extension: &str,
+    dir: impl Fn(&OutputRecord, &EncodedEvent) -> String,
+) -> Vec<Partition<'a>> {
     struct Acc<'a> {
         first: usize,
         first_seq: &'a str,
@@ -58,7 +85,7 @@ pub fn partition<'a>(batch: &'a OutputBatch, prefix: &str, extension: &str) -> V
     let mut groups: BTreeMap<String, Acc<'a>> = BTreeMap::new();
     for (i, record) in batch.records.iter().enumerate() {
         for event in &record.events {
-            let acc = groups.entry(hour_path(event.time_ms)).or_insert_with(|| Acc {
+            let acc = groups.entry(dir(record, event)).or_insert_with(|| Acc {
                 first: i,
                 first_seq: &record.sequence_number,
                 last_seq: &record.sequence_number,
@@ -71,12 +98,8 @@ pub fn partition<'a>(batch: &'a OutputBatch, prefix: &str, extension: &str) -> V
     let shard = path_safe(&batch.shard_id);
     groups
         .into_iter()
-        .map(|(hour, acc)| Partition {
-            key: format!(
-                "{prefix}class_uid=6005/{hour}/{shard}-{}-{}.{extension}",
-                path_safe(acc.first_seq),
-                path_safe(acc.last_seq)
-            ),
+        .map(|(dir, acc)| Partition {
+            key: format!("{dir}/{shard}-{}-{}.{extension}", path_safe(acc.first_seq), path_safe(acc.last_seq)),
             first_record: acc.first,
             lines: acc.lines,
         })
@@ -86,7 +109,6 @@ pub fn partition<'a>(batch: &'a OutputBatch, prefix: &str, extension: &str) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sinks::{EncodedEvent, OutputRecord};
 
     fn ev(time_ms: i64, line: &str) -> EncodedEvent {
         EncodedEvent { time_ms, line: bytes::Bytes::copy_from_slice(line.as_bytes()) }
@@ -103,13 +125,17 @@ mod tests {
                     sequence_number: "100".into(),
                     stream: None,
                     instance_id: None,
+                    region: None,
+                    account: None,
                     events: vec![ev(h0, "a"), ev(h0 + 3_600_000, "b")],
                 },
-                OutputRecord { sequence_number: "101".into(), stream: None, instance_id: None, events: vec![] },
+                OutputRecord { sequence_number: "101".into(), ..OutputRecord::default() },
                 OutputRecord {
                     sequence_number: "102".into(),
                     stream: None,
                     instance_id: None,
+                    region: None,
+                    account: None,
                     events: vec![ev(h0, "c")],
                 },
             ],
@@ -122,5 +148,9 @@ mod tests {
         assert_eq!((parts[0].first_record, parts[1].first_record), (0, 0));
         assert_eq!(partition(&batch, "das/", "ndjson"), parts, "deterministic");
         assert_eq!(path_safe("../a/b"), "___a_b");
+        assert_eq!(
+            security_lake_dir("rds-das", Some("eu-west-1"), None, h0),
+            "ext/rds-das/region=eu-west-1/accountId=unknown/eventDay=20231114"
+        );
     }
 }

@@ -1,7 +1,9 @@
-//! The S3 sink: one gzip NDJSON object per hour partition per batch, under
-//! `s3://$S3_BUCKET/$S3_PREFIX` + `class_uid=6005/dt=YYYY-MM-DD/hour=HH/`,
-//! named `<shard>-<first seq>-<last seq>.ndjson.gz` (input-derived: a retried
-//! batch overwrites its objects). Also the quarantine, under `quarantine/`.
+//! The S3 sink: one object per partition per batch, gzip NDJSON (`.ndjson.gz`) or Parquet
+//! (`.parquet`, `S3_FORMAT`), in the hive layout under `s3://$S3_BUCKET/$S3_PREFIX` +
+//! `class_uid=6005/dt=YYYY-MM-DD/hour=HH/` or the Security Lake layout
+//! `ext/<source>/region=…/accountId=…/eventDay=YYYYMMDD/` (`S3_LAYOUT`), named
+//! `<shard>-<first seq>-<last seq>.<ext>` (input-derived: a retried batch overwrites its
+//! objects). Also the quarantine, under `quarantine/`.
 
 pub mod config;
 pub mod encoder;
@@ -9,9 +11,9 @@ pub mod encoder;
 use aws_sdk_s3::primitives::ByteStream;
 use futures::future::{join_all, BoxFuture};
 
-pub use config::S3Config;
+pub use config::{Format, Layout, S3Config};
 
-use super::partition::{earliest_failure, partition};
+use super::partition::{earliest_failure, hour_path, partition_by, security_lake_dir, Partition};
 use super::quarantine::{QuarantineEntry, QuarantineStore};
 use super::{OutputBatch, RejectedEvent, Sink, SinkError};
 
@@ -41,6 +43,38 @@ impl S3Sink {
     }
 }
 
+impl S3Sink {
+    fn partitions<'a>(&self, batch: &'a OutputBatch) -> Vec<Partition<'a>> {
+        let extension = match self.config.format {
+            Format::Ndjson => "ndjson.gz",
+            Format::Parquet => "parquet",
+        };
+        match &self.config.layout {
+            Layout::Hive => partition_by(batch, extension, |_, event| {
+                format!("{}class_uid=6005/{}", self.config.prefix, hour_path(event.time_ms))
+            }),
+            Layout::SecurityLake { source } => partition_by(batch, extension, |record, event| {
+                security_lake_dir(source, record.region.as_deref(), record.account.as_deref(), event.time_ms)
+            }),
+        }
+    }
+
+    /// The object body of one partition and its content type.
+    fn encode(&self, part: &Partition<'_>) -> (Result<Vec<u8>, String>, &'static str) {
+        match self.config.format {
+            Format::Ndjson => {
+                let threads = crate::parallel::default_threads();
+                (Ok(encoder::gzip_lines(&part.lines, self.config.gzip_level, threads)), "application/x-ndjson")
+            }
+            Format::Parquet => {
+                let options = crate::columnar::WriteOptions { zstd_level: self.config.zstd_level, dedupe: false };
+                let file = crate::columnar::write(&part.lines, options).map(|(file, _)| file);
+                (file.map_err(|e| e.to_string()), "application/vnd.apache.parquet")
+            }
+        }
+    }
+}
+
 impl Sink for S3Sink {
     fn name(&self) -> &'static str {
         "s3"
@@ -52,13 +86,11 @@ impl Sink for S3Sink {
 
     fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<Vec<RejectedEvent>, SinkError>> {
         Box::pin(async move {
-            let parts = partition(batch, &self.config.prefix, "ndjson.gz");
+            let parts = self.partitions(batch);
             let puts = parts.iter().map(|part| async move {
-                let level = self.config.gzip_level;
-                let body = crate::parallel::blocking(|| {
-                    encoder::gzip_lines(&part.lines, level, crate::parallel::default_threads())
-                });
-                self.put(&part.key, body, "application/x-ndjson").await.map_err(|e| (part.first_record, e))
+                let (body, content_type) = crate::parallel::blocking(|| self.encode(part));
+                let body = body.map_err(|e| (part.first_record, format!("{}: {e}", part.key)))?;
+                self.put(&part.key, body, content_type).await.map_err(|e| (part.first_record, e))
             });
             let deadline = tokio::time::Instant::from_std(batch.deadline);
             let results = match tokio::time::timeout_at(deadline, join_all(puts)).await {

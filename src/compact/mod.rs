@@ -1,0 +1,153 @@
+//! `das-forwarder compact`: merges a closed window of the hive layout's small objects
+//! (`.ndjson.gz`, `.ndjson`, `.parquet`) into one sorted Parquet object per region, account and
+//! event day, in the Security Lake layout, named after the window. Duplicate events (a batch
+//! retried with another split wrote them twice) are dropped by `metadata.uid`. Rerunning a
+//! window writes the same keys with the same bytes; the sources are left in place.
+
+pub mod window;
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::columnar::{self, WriteOptions};
+use crate::sinks::partition::security_lake_dir;
+pub use window::Window;
+
+/// Largest inflated staging object read.
+pub const MAX_OBJECT_BYTES: usize = 1 << 30;
+
+/// Where the window's objects go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The custom source's directory under `ext/`: `<name>` or `<name>/<version>`.
+    pub source_dir: String,
+    pub zstd_level: i32,
+}
+
+/// One merged object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Written {
+    pub key: String,
+    pub rows: usize,
+    pub bytes: usize,
+    #[serde(skip)]
+    pub body: Vec<u8>,
+}
+
+/// What a run read, dropped and wrote (printed as one JSON line).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub window: String,
+    pub objects_read: usize,
+    /// Objects under the window's prefixes that are not output (other suffixes), left alone.
+    pub objects_skipped: usize,
+    pub events_read: usize,
+    pub duplicates_dropped: usize,
+    /// Events found in the window's partitions with a time outside it (not written).
+    pub outside_window: usize,
+    pub objects_written: Vec<Written>,
+    pub dry_run: bool,
+}
+
+/// Event lines of one staging object, by its suffix; None for a key that is not output.
+pub fn object_lines(key: &str, body: Bytes) -> Option<Result<Vec<Vec<u8>>, String>> {
+    let split = |text: &[u8]| text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect();
+    let lines = if key.ends_with(".ndjson.gz") {
+        crate::das::inflate::inflate(&body, MAX_OBJECT_BYTES).map(|t| split(&t)).map_err(|e| e.to_string())
+    } else if key.ends_with(".ndjson") {
+        Ok(split(&body))
+    } else if key.ends_with(".parquet") {
+        columnar::read_lines(body).map_err(|e| e.to_string())
+    } else {
+        return None;
+    };
+    Some(lines.map_err(|e| format!("{key}: {e}")))
+}
+
+/// The pure core: the window's staging objects in, its merged objects out.
+pub fn merge(objects: Vec<(String, Bytes)>, window: &Window, target: &Target) -> Result<Summary, String> {
+    let mut summary = Summary { window: window.label(), ..Summary::default() };
+    // By (directory, window): lines of every event, from every object, in key order.
+    let mut groups: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+    let mut objects = objects;
+    objects.sort_by(|a, b| a.0.cmp(&b.0));
+    for (key, body) in objects {
+        let Some(lines) = object_lines(&key, body) else {
+            summary.objects_skipped += 1;
+            continue;
+        };
+        summary.objects_read += 1;
+        for line in lines? {
+            let k = columnar::key(&line).map_err(|e| format!("{key}: {e}"))?;
+            summary.events_read += 1;
+            if !window.contains(k.time) {
+                summary.outside_window += 1;
+                continue;
+            }
+            let dir = security_lake_dir(&target.source_dir, k.region.as_deref(), k.account.as_deref(), k.time);
+            groups.entry(dir).or_default().push(line);
+        }
+    }
+    let options = WriteOptions { zstd_level: target.zstd_level, dedupe: true };
+    for (dir, lines) in groups {
+        let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
+        let (body, rows) = columnar::write(&refs, options).map_err(|e| format!("{dir}: {e}"))?;
+        summary.duplicates_dropped += lines.len() - rows;
+        let key = format!("{dir}/{}.parquet", window.label());
+        summary.objects_written.push(Written { key, rows, bytes: body.len(), body });
+    }
+    Ok(summary)
+}
+
+/// Lists and reads every object under the window's hour prefixes of `s3://bucket/prefix`.
+pub async fn read_window(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    window: &Window,
+) -> Result<Vec<(String, Bytes)>, String> {
+    let mut objects = Vec::new();
+    for hour in window.hour_prefixes(prefix) {
+        let mut token = None;
+        loop {
+            let page = s3
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(&hour)
+                .set_continuation_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| format!("list s3://{bucket}/{hour}: {}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            for key in page.contents().iter().filter_map(|o| o.key()) {
+                let got =
+                    s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| {
+                        format!("get s3://{bucket}/{key}: {}", aws_sdk_s3::error::DisplayErrorContext(e))
+                    })?;
+                let body = got.body.collect().await.map_err(|e| format!("read s3://{bucket}/{key}: {e}"))?;
+                objects.push((key.to_owned(), body.into_bytes()));
+            }
+            token = page.next_continuation_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(objects)
+}
+
+/// Puts the merged objects into `bucket`.
+pub async fn write_objects(s3: &aws_sdk_s3::Client, bucket: &str, summary: &Summary) -> Result<(), String> {
+    for written in &summary.objects_written {
+        s3.put_object()
+            .bucket(bucket)
+            .key(&written.key)
+            .content_type("application/vnd.apache.parquet")
+            .body(aws_sdk_s3::primitives::ByteStream::from(written.body.clone()))
+            .send()
+            .await
+            .map_err(|e| format!("put s3://{bucket}/{}: {}", written.key, aws_sdk_s3::error::DisplayErrorContext(e)))?;
+    }
+    Ok(())
+}
