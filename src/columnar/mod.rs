@@ -2,6 +2,7 @@
 //! zstd-compressed Parquet file of the fixed schema out, rows sorted by `time` then
 //! `metadata.uid`; and Parquet files back to lines.
 
+pub mod arrays;
 pub mod reader;
 pub mod rows;
 pub mod schema;

@@ -1,11 +1,9 @@
 //! A Parquet file of the fixed schema back to event lines (row form: `unmapped` flat).
 
-use arrow_json::writer::LineDelimited;
-use arrow_json::WriterBuilder;
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::{schema, ColumnarError};
+use super::{arrays, schema, ColumnarError};
 
 /// The rows of `file` as JSON lines, in file order. A file of another schema is refused.
 pub fn read_lines(file: Bytes) -> Result<Vec<Vec<u8>>, ColumnarError> {
@@ -15,11 +13,12 @@ pub fn read_lines(file: Bytes) -> Result<Vec<Vec<u8>>, ColumnarError> {
         let found: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
         return Err(ColumnarError::Schema(format!("columns {}", found.join(","))));
     }
-    let mut json = WriterBuilder::new().with_explicit_nulls(false).build::<_, LineDelimited>(Vec::new());
+    let mut lines = Vec::new();
     for batch in builder.build()? {
-        json.write(&batch?)?;
+        let batch = batch?;
+        for i in 0..batch.num_rows() {
+            lines.push(serde_json::to_vec(&arrays::row(&batch, i)).map_err(|e| ColumnarError::Line(e.to_string()))?);
+        }
     }
-    json.finish()?;
-    let text = json.into_inner();
-    Ok(text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect())
+    Ok(lines)
 }

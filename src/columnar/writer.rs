@@ -1,13 +1,12 @@
 //! Lines to one Parquet file: zstd, data pages of at most about 1 MB, rows sorted by
 //! time and flagged so in the row-group metadata.
 
-use arrow_json::ReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::WriterProperties;
 
-use super::{rows, schema, ColumnarError};
+use super::{arrays, rows, schema, ColumnarError};
 
 /// Upper bound of a data page (the writer closes a page once it reaches this).
 pub const DATA_PAGE_BYTES: usize = 1 << 20;
@@ -58,15 +57,10 @@ pub fn write(lines: &[&[u8]], options: WriteOptions) -> Result<(Vec<u8>, usize),
         }]))
         .set_created_by(format!("das-forwarder {}", env!("CARGO_PKG_VERSION")))
         .build();
-    let schema = schema::schema();
-    let mut writer = ArrowWriter::try_new(Vec::new(), schema.clone(), Some(props))?;
-    let mut decoder = ReaderBuilder::new(schema).with_batch_size(CHUNK_ROWS).with_strict_mode(true).build_decoder()?;
+    let mut writer = ArrowWriter::try_new(Vec::new(), schema::schema(), Some(props))?;
     for chunk in order.chunks(CHUNK_ROWS) {
         let values = chunk.iter().map(|(_, _, i)| rows::row(lines[*i])).collect::<Result<Vec<_>, _>>()?;
-        decoder.serialize(&values)?;
-        if let Some(batch) = decoder.flush()? {
-            writer.write(&batch)?;
-        }
+        writer.write(&arrays::to_batch(&values)?)?;
     }
     Ok((writer.into_inner()?, order.len()))
 }
@@ -117,7 +111,16 @@ mod tests {
         let mut v: serde_json::Value = serde_json::from_slice(&event(1, "a", "q")).unwrap();
         v["new_field"] = serde_json::json!(1);
         let line = v.to_string();
-        assert!(matches!(write(&[line.as_bytes()], WriteOptions::default()), Err(ColumnarError::Arrow(_))));
+        let e = write(&[line.as_bytes()], WriteOptions::default()).unwrap_err();
+        assert_eq!(e, ColumnarError::Line("new_field: not in the fixed schema".into()));
+        v.as_object_mut().unwrap().remove("new_field");
+        v["actor"]["user"] = serde_json::json!({"name": 5});
+        let e = write(&[v.to_string().as_bytes()], WriteOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("actor.user.name: 5 is not a Utf8"), "{e}");
+        v["actor"] = serde_json::json!({});
+        v["metadata"]["product"]["feature"] = serde_json::json!({});
+        let e = write(&[v.to_string().as_bytes()], WriteOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("metadata.product.feature.name: missing"), "{e}");
         assert!(matches!(write(&[b"{}"], WriteOptions::default()), Err(ColumnarError::Line(_))));
     }
 
