@@ -81,6 +81,9 @@ enum Command {
         /// Read and merge, write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Replace a merged object even when it holds more rows than this run found.
+        #[arg(long)]
+        force: bool,
     },
     /// Write a synthetic DAS Kinesis event encrypted for the local key provider.
     Generate {
@@ -174,23 +177,39 @@ async fn run_cli(config: Config, command: Command) -> Result<(), String> {
             println!("{}", serde_json::to_string(&summary).map_err(|e| e.to_string())?);
             Ok(())
         }
-        Command::Compact { start, hours, grace_minutes, dry_run } => {
+        Command::Compact { start, hours, grace_minutes, dry_run, force } => {
             use das_forwarder::compact::{self, Target, Window};
             let window = Window::parse(&start, hours)?;
-            window.check_closed(chrono::Utc::now().timestamp_millis(), i64::from(grace_minutes) * 60_000)?;
+            let grace_ms = i64::from(grace_minutes) * 60_000;
+            window.check_closed(chrono::Utc::now().timestamp_millis(), grace_ms)?;
             let bucket = config.s3_bucket.clone().ok_or("compact needs S3_BUCKET (where the hive layout is)")?;
             let source_dir =
                 config.security_lake_source.clone().ok_or("compact needs SECURITY_LAKE_SOURCE (where it writes)")?;
-            let lake_bucket = config.security_lake_bucket.clone().unwrap_or_else(|| bucket.clone());
+            let lake_bucket = match (&config.security_lake_bucket, &config.s3_access.role_arn) {
+                (Some(b), _) => b.clone(),
+                (None, None) => bucket.clone(),
+                (None, Some(_)) => {
+                    return Err("compact with S3_ROLE_ARN needs SECURITY_LAKE_BUCKET: the role writes there".into())
+                }
+            };
             let sdk = setup::aws_config().await;
             let reader = config.s3_access.without_role().client(&sdk).await;
             let objects = compact::read_window(&reader, &bucket, &config.output_prefix, &window).await?;
+            if objects.is_empty() {
+                eprintln!(
+                    "compact: no objects under s3://{bucket}/{}class_uid=6005/ for {} (S3_PREFIX?)",
+                    config.output_prefix,
+                    window.label()
+                );
+            }
             let target = Target { source_dir, zstd_level: config.parquet_zstd_level };
-            let mut summary = das_forwarder::parallel::blocking(|| compact::merge(objects, &window, &target))?;
+            let closed_ms = window.end_ms() + grace_ms;
+            let mut summary =
+                das_forwarder::parallel::blocking(|| compact::merge(objects, &window, closed_ms, &target))?;
             summary.dry_run = dry_run;
             if !dry_run {
                 let writer = config.s3_access.client(&sdk).await;
-                compact::write_objects(&writer, &lake_bucket, &summary).await?;
+                compact::write_objects(&writer, &lake_bucket, &summary, force).await?;
             }
             println!("{}", serde_json::to_string(&summary).map_err(|e| e.to_string())?);
             Ok(())

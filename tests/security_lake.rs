@@ -222,10 +222,38 @@ async fn compact_merges_a_closed_window_once_whatever_it_reads() {
     let report = check_with_pyarrow(&first, s.dir.path(), &s.path("out/das"));
     assert_eq!(report["rows"].as_u64().unwrap() as usize, events);
 
+    // The staging objects were written after the window closed (in 2025): all four are late.
+    assert_eq!(summary["late_objects"].as_array().unwrap().len(), 4);
+
     // Idempotent: the same keys, the same bytes; the staging objects are left alone.
     ok(&window, &env);
     assert_eq!(objects(&client, "lake", "").await, first);
     assert_eq!(objects(&client, "staging", "das/").await.len(), 4);
+
+    // Half of hour 00's staging is gone (as if expired): a rerun would drop events from the lake,
+    // so it is refused and changes nothing, unless forced.
+    let hour00 = objects(&client, "staging", "das/class_uid=6005/dt=2025-11-27/hour=00/").await;
+    for (key, body) in &hour00 {
+        if key.ends_with(".parquet") {
+            client.delete_object().bucket("staging").key(key).send().await.unwrap();
+        } else {
+            let text = das_forwarder::das::inflate::inflate(body, 1 << 30).unwrap();
+            let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+            let half = das_forwarder::sinks::s3::encoder::gzip_lines(&lines[..lines.len() / 2], 6, 1);
+            client.put_object().bucket("staging").key(key).body(half.into()).send().await.unwrap();
+        }
+    }
+    let out = run(&window, &env);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--force replaces it"));
+    assert_eq!(objects(&client, "lake", "").await, first);
+    let forced = ok(&[&window[..], &["--force"]].concat(), &env);
+    let rows: Vec<u64> =
+        forced["objects_written"].as_array().unwrap().iter().map(|o| o["rows"].as_u64().unwrap()).collect();
+    let before: Vec<u64> =
+        summary["objects_written"].as_array().unwrap().iter().map(|o| o["rows"].as_u64().unwrap()).collect();
+    assert_eq!(rows[0], before[0]);
+    assert!(rows[1] < before[1], "{rows:?} {before:?}");
 
     // A window that has not closed is refused, and says when it can run.
     let now = chrono::Utc::now().format("%Y-%m-%dT%H:00:00Z").to_string();

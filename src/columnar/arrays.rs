@@ -19,6 +19,18 @@ fn wrong(path: &str, what: &str) -> ColumnarError {
     ColumnarError::Line(format!("{path}: {what}"))
 }
 
+/// What kind of JSON value `v` is (errors name it, never the value: it may be SQL text).
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
 /// The rows as one record batch of the fixed schema.
 pub fn to_batch(rows: &[Value]) -> Result<RecordBatch, ColumnarError> {
     let schema = schema::schema();
@@ -55,14 +67,15 @@ fn column(field: &Field, values: &[Option<&Value>], parent: &[bool], path: &str)
     let nulls = || NullBuffer::from(values.iter().map(Option::is_some).collect::<Vec<bool>>());
     let each = |f: &dyn Fn(&Value) -> Option<()>| -> Result<(), ColumnarError> {
         match values.iter().flatten().find(|v| f(v).is_none()) {
-            Some(bad) => Err(wrong(path, &format!("{bad} is not a {}", field.data_type()))),
+            Some(bad) => Err(wrong(path, &format!("a JSON {} is not a {}", json_type(bad), field.data_type()))),
             None => Ok(()),
         }
     };
     Ok(match field.data_type() {
         DataType::Int32 => {
             each(&|v| v.as_i64().and_then(|n| i32::try_from(n).ok()).map(|_| ()))?;
-            Arc::new(values.iter().map(|v| v.and_then(Value::as_i64).map(|n| n as i32)).collect::<Int32Array>())
+            let narrow = |v: &Value| v.as_i64().and_then(|n| i32::try_from(n).ok());
+            Arc::new(values.iter().map(|v| v.and_then(narrow)).collect::<Int32Array>())
         }
         DataType::Int64 => {
             each(&|v| v.as_i64().map(|_| ()))?;
@@ -101,7 +114,12 @@ fn column(field: &Field, values: &[Option<&Value>], parent: &[bool], path: &str)
                 match v {
                     Value::String(s) => texts.push(Some(s.as_str())),
                     Value::Null => texts.push(None),
-                    other => return Err(wrong(&format!("{path}.{k}"), &format!("{other} is not a string"))),
+                    other => {
+                        return Err(wrong(
+                            &format!("{path}.{k}"),
+                            &format!("a JSON {} is not a string", json_type(other)),
+                        ))
+                    }
                 }
             }
             let DataType::Struct(kv) = entries.data_type() else {

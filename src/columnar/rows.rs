@@ -40,21 +40,26 @@ struct AccountUid {
     uid: String,
 }
 
+/// A line that did not read, by position only: serde's message may quote a value (SQL text).
+fn syntax(what: &str, e: &serde_json::Error) -> ColumnarError {
+    ColumnarError::Line(format!("{what} (line {} column {}, {:?})", e.line(), e.column(), e.classify()))
+}
+
 /// The sort key and partition of one event line.
 pub fn key(line: &[u8]) -> Result<RowKey, ColumnarError> {
-    let k: KeyFields = serde_json::from_slice(line).map_err(|e| ColumnarError::Line(e.to_string()))?;
+    let k: KeyFields = serde_json::from_slice(line).map_err(|e| syntax("no time and metadata.uid", &e))?;
     let cloud = k.cloud.unwrap_or(CloudFields { region: None, account: None });
     Ok(RowKey { time: k.time, uid: k.metadata.uid, region: cloud.region, account: cloud.account.map(|a| a.uid) })
 }
 
 /// One line as a row of the fixed schema.
 pub fn row(line: &[u8]) -> Result<Value, ColumnarError> {
-    let mut event: Value = serde_json::from_slice(line).map_err(|e| ColumnarError::Line(e.to_string()))?;
+    let mut event: Value = serde_json::from_slice(line).map_err(|e| syntax("not JSON", &e))?;
     let object = event.as_object_mut().ok_or_else(|| ColumnarError::Line("not a JSON object".into()))?;
     let unmapped = match object.remove("unmapped") {
         Some(Value::Object(map)) => map,
         None | Some(Value::Null) => Map::new(),
-        Some(other) => return Err(ColumnarError::Line(format!("unmapped is not an object: {other}"))),
+        Some(_) => return Err(ColumnarError::Line("unmapped: not an object".into())),
     };
     let mut flat = Map::new();
     flatten("", unmapped, &mut flat);

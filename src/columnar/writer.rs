@@ -14,6 +14,9 @@ pub const DATA_PAGE_BYTES: usize = 1 << 20;
 const WRITE_BATCH_ROWS: usize = 64;
 /// Rows turned into Arrow at a time: what the conversion holds in memory besides the lines.
 const CHUNK_ROWS: usize = 4096;
+/// A chunk also ends past this many line bytes: a string column's i32 offsets stay far from
+/// their 2 GiB limit (a line is at most 1 GiB: `compact::MAX_OBJECT_BYTES`).
+const CHUNK_BYTES: usize = 256 << 20;
 /// Rows per row group.
 const ROW_GROUP_ROWS: usize = 128 * 1024;
 
@@ -41,7 +44,10 @@ pub fn write(lines: &[&[u8]], options: WriteOptions) -> Result<(Vec<u8>, usize),
     }
     order.sort_unstable();
     if options.dedupe {
-        order.dedup_by(|b, a| a.1 == b.1);
+        // The earliest copy of each uid stays; copies need not be adjacent (a time that fell
+        // back to the arrival time differs between copies).
+        let mut seen = std::collections::HashSet::with_capacity(order.len());
+        order.retain(|(_, uid, _)| seen.insert(uid.clone()));
     }
     let level = ZstdLevel::try_new(options.zstd_level)?;
     let props = WriterProperties::builder()
@@ -58,9 +64,16 @@ pub fn write(lines: &[&[u8]], options: WriteOptions) -> Result<(Vec<u8>, usize),
         .set_created_by(format!("das-forwarder {}", env!("CARGO_PKG_VERSION")))
         .build();
     let mut writer = ArrowWriter::try_new(Vec::new(), schema::schema(), Some(props))?;
-    for chunk in order.chunks(CHUNK_ROWS) {
-        let values = chunk.iter().map(|(_, _, i)| rows::row(lines[*i])).collect::<Result<Vec<_>, _>>()?;
-        writer.write(&arrays::to_batch(&values)?)?;
+    let mut values = Vec::with_capacity(CHUNK_ROWS.min(order.len()));
+    let mut bytes = 0;
+    for (n, (_, _, i)) in order.iter().enumerate() {
+        values.push(rows::row(lines[*i])?);
+        bytes += lines[*i].len();
+        if values.len() == CHUNK_ROWS || bytes >= CHUNK_BYTES || n + 1 == order.len() {
+            writer.write(&arrays::to_batch(&values)?)?;
+            values.clear();
+            bytes = 0;
+        }
     }
     Ok((writer.into_inner()?, order.len()))
 }
@@ -104,6 +117,13 @@ mod tests {
         assert_eq!(serde_json::from_slice::<serde_json::Value>(&back[0]).unwrap()["unmapped"]["das.pid"], "1");
         let (file, n) = write(&refs, WriteOptions { dedupe: true, ..WriteOptions::default() }).unwrap();
         assert_eq!((n, crate::columnar::read_lines(Bytes::from(file)).unwrap().len()), (3, 3));
+        // A copy whose time differs (it fell back to another arrival time) is a duplicate too.
+        let lines = [event(9, "a", "z"), event(1, "a", "z"), event(5, "b", "y")];
+        let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
+        let (file, n) = write(&refs, WriteOptions { dedupe: true, ..WriteOptions::default() }).unwrap();
+        let back = crate::columnar::read_lines(Bytes::from(file)).unwrap();
+        let kept: Vec<i64> = back.iter().map(|l| crate::columnar::key(l).unwrap().time).collect();
+        assert_eq!((n, kept), (2, vec![1, 5]));
     }
 
     #[test]
@@ -116,7 +136,7 @@ mod tests {
         v.as_object_mut().unwrap().remove("new_field");
         v["actor"]["user"] = serde_json::json!({"name": 5});
         let e = write(&[v.to_string().as_bytes()], WriteOptions::default()).unwrap_err();
-        assert!(e.to_string().contains("actor.user.name: 5 is not a Utf8"), "{e}");
+        assert!(e.to_string().contains("actor.user.name: a JSON number is not a Utf8"), "{e}");
         v["actor"] = serde_json::json!({});
         v["metadata"]["product"]["feature"] = serde_json::json!({});
         let e = write(&[v.to_string().as_bytes()], WriteOptions::default()).unwrap_err();

@@ -33,7 +33,16 @@ pub struct Written {
     pub rows: usize,
     pub bytes: usize,
     #[serde(skip)]
-    pub body: Vec<u8>,
+    pub body: Bytes,
+}
+
+/// One staging object: its key, when it was last written, its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staged {
+    pub key: String,
+    /// Epoch ms of its last write (None when S3 did not say).
+    pub modified_ms: Option<i64>,
+    pub body: Bytes,
 }
 
 /// What a run read, dropped and wrote (printed as one JSON line).
@@ -47,6 +56,9 @@ pub struct Summary {
     pub duplicates_dropped: usize,
     /// Events found in the window's partitions with a time outside it (not written).
     pub outside_window: usize,
+    /// Staging objects written after the window closed (a replay, a function far behind): a
+    /// window compacted before they came missed their events, and this run includes them.
+    pub late_objects: Vec<String>,
     pub objects_written: Vec<Written>,
     pub dry_run: bool,
 }
@@ -66,14 +78,18 @@ pub fn object_lines(key: &str, body: Bytes) -> Option<Result<Vec<Vec<u8>>, Strin
     Some(lines.map_err(|e| format!("{key}: {e}")))
 }
 
-/// The pure core: the window's staging objects in, its merged objects out.
-pub fn merge(objects: Vec<(String, Bytes)>, window: &Window, target: &Target) -> Result<Summary, String> {
+/// The pure core: the window's staging objects in, its merged objects out. `closed_ms`: when
+/// the window closed (its end plus the grace).
+pub fn merge(objects: Vec<Staged>, window: &Window, closed_ms: i64, target: &Target) -> Result<Summary, String> {
     let mut summary = Summary { window: window.label(), ..Summary::default() };
     // By (directory, window): lines of every event, from every object, in key order.
     let mut groups: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
     let mut objects = objects;
-    objects.sort_by(|a, b| a.0.cmp(&b.0));
-    for (key, body) in objects {
+    objects.sort_by(|a, b| a.key.cmp(&b.key));
+    for Staged { key, modified_ms, body } in objects {
+        if modified_ms.is_some_and(|m| m > closed_ms) {
+            summary.late_objects.push(key.clone());
+        }
         let Some(lines) = object_lines(&key, body) else {
             summary.objects_skipped += 1;
             continue;
@@ -96,7 +112,7 @@ pub fn merge(objects: Vec<(String, Bytes)>, window: &Window, target: &Target) ->
         let (body, rows) = columnar::write(&refs, options).map_err(|e| format!("{dir}: {e}"))?;
         summary.duplicates_dropped += lines.len() - rows;
         let key = format!("{dir}/{}.parquet", window.label());
-        summary.objects_written.push(Written { key, rows, bytes: body.len(), body });
+        summary.objects_written.push(Written { key, rows, bytes: body.len(), body: Bytes::from(body) });
     }
     Ok(summary)
 }
@@ -107,7 +123,7 @@ pub async fn read_window(
     bucket: &str,
     prefix: &str,
     window: &Window,
-) -> Result<Vec<(String, Bytes)>, String> {
+) -> Result<Vec<Staged>, String> {
     let mut objects = Vec::new();
     for hour in window.hour_prefixes(prefix) {
         let mut token = None;
@@ -120,13 +136,15 @@ pub async fn read_window(
                 .send()
                 .await
                 .map_err(|e| format!("list s3://{bucket}/{hour}: {}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
-            for key in page.contents().iter().filter_map(|o| o.key()) {
+            for object in page.contents() {
+                let Some(key) = object.key() else { continue };
+                let modified_ms = object.last_modified().and_then(|t| t.to_millis().ok());
                 let got =
                     s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| {
                         format!("get s3://{bucket}/{key}: {}", aws_sdk_s3::error::DisplayErrorContext(e))
                     })?;
                 let body = got.body.collect().await.map_err(|e| format!("read s3://{bucket}/{key}: {e}"))?;
-                objects.push((key.to_owned(), body.into_bytes()));
+                objects.push(Staged { key: key.to_owned(), modified_ms, body: body.into_bytes() });
             }
             token = page.next_continuation_token().map(str::to_owned);
             if token.is_none() {
@@ -137,17 +155,41 @@ pub async fn read_window(
     Ok(objects)
 }
 
-/// Puts the merged objects into `bucket`.
-pub async fn write_objects(s3: &aws_sdk_s3::Client, bucket: &str, summary: &Summary) -> Result<(), String> {
+/// The object metadata key holding an object's row count (`x-amz-meta-das-rows`).
+const ROWS_METADATA: &str = "das-rows";
+
+/// Puts the merged objects into `bucket`. An object already there with more rows is not
+/// replaced unless `force`: the window's staging objects were partly expired, and a rerun
+/// would otherwise drop events from Security Lake.
+pub async fn write_objects(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    summary: &Summary,
+    force: bool,
+) -> Result<(), String> {
     for written in &summary.objects_written {
+        let key = &written.key;
+        if !force {
+            if let Ok(head) = s3.head_object().bucket(bucket).key(key).send().await {
+                let before = head.metadata().and_then(|m| m.get(ROWS_METADATA)).and_then(|n| n.parse::<usize>().ok());
+                if let Some(before) = before.filter(|b| *b > written.rows) {
+                    return Err(format!(
+                        "s3://{bucket}/{key} holds {before} rows and this run has {}: some staging objects of the \
+                         window are gone (a lifecycle rule?). Nothing replaced; --force replaces it",
+                        written.rows
+                    ));
+                }
+            }
+        }
         s3.put_object()
             .bucket(bucket)
-            .key(&written.key)
+            .key(key)
             .content_type("application/vnd.apache.parquet")
+            .metadata(ROWS_METADATA, written.rows.to_string())
             .body(aws_sdk_s3::primitives::ByteStream::from(written.body.clone()))
             .send()
             .await
-            .map_err(|e| format!("put s3://{bucket}/{}: {}", written.key, aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            .map_err(|e| format!("put s3://{bucket}/{key}: {}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
     }
     Ok(())
 }
