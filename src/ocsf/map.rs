@@ -101,21 +101,22 @@ pub fn event_uid(ctx: &RecordContext, event: &ActivityEvent) -> String {
         h.update(part.unwrap_or("").as_bytes());
         h.update([0]);
     }
-    // `Map` keeps keys sorted, so the serialization is canonical. It streams into the hash.
-    let _ = serde_json::to_writer(HashWriter(&mut h), &event.fields);
+    // `Map` keeps keys sorted, so the serialization is canonical. It is written into a buffer
+    // reused by the thread and hashed in one call: hashing each of serde's small writes cost
+    // more than the copy.
+    CANONICAL.with_borrow_mut(|buf| {
+        buf.clear();
+        let _ = serde_json::to_writer(&mut *buf, &event.fields);
+        h.update(buf.as_slice());
+        if buf.capacity() > 1 << 20 {
+            *buf = Vec::new();
+        }
+    });
     hex::encode(&h.finalize()[..16])
 }
 
-struct HashWriter<'a>(&'a mut Sha256);
-
-impl std::io::Write for HashWriter<'_> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.update(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+thread_local! {
+    static CANONICAL: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 pub fn map(event: &ActivityEvent, ctx: &RecordContext) -> Event {

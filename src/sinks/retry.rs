@@ -56,6 +56,28 @@ impl Backoff {
         let delay = self.delay(attempt, floor, rand::random::<f64>());
         Instant::now().checked_add(delay).is_some_and(|t| t < deadline).then_some(delay)
     }
+
+    /// The retry step of an HTTP sink after a failed attempt (`status`: None without a
+    /// response): logs it, counts it, sleeps, and moves `attempt` on. False when the next
+    /// attempt could not start before `deadline`: the caller gives up.
+    pub async fn pause(
+        &self,
+        sink: &'static str,
+        status: Option<u16>,
+        attempt: &mut u32,
+        floor: Option<Duration>,
+        deadline: Instant,
+        counters: &super::SinkCounters,
+    ) -> bool {
+        let Some(delay) = self.next(*attempt, floor, deadline) else { return false };
+        let receiver = if sink == "hec" { "HEC" } else { sink };
+        let delay_ms = delay.as_millis() as u64;
+        tracing::warn!(sink, status = ?status, attempt = *attempt, delay_ms, "{receiver} request failed; retrying");
+        counters.retry();
+        tokio::time::sleep(delay).await;
+        *attempt += 1;
+        true
+    }
 }
 
 #[cfg(test)]

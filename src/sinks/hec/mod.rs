@@ -134,15 +134,12 @@ impl HecSink {
                         }
                         start = range.end;
                     }
-                    Action::Retry(after) => match self.backoff.next(attempt, after, batch.deadline) {
-                        Some(delay) => {
-                            warn!(sink = "hec", status = ?resp.status, attempt, delay_ms = delay.as_millis() as u64, "HEC request failed; retrying");
-                            self.counters.retry();
-                            tokio::time::sleep(delay).await;
-                            attempt += 1;
+                    Action::Retry(after) => {
+                        let (deadline, counters) = (batch.deadline, &self.counters);
+                        if !self.backoff.pause("hec", resp.status, &mut attempt, after, deadline, counters).await {
+                            return Err(self.failure(first, &resp, "retries exhausted before the deadline"));
                         }
-                        None => return Err(self.failure(first, &resp, "retries exhausted before the deadline")),
-                    },
+                    }
                     Action::GiveUp => {
                         error!(sink = "hec", status = ?resp.status, hec_code = ?resp.code, text = %resp.text_for_log(), "HEC refused the request (configuration error?)");
                         return Err(self.failure(first, &resp, "HEC refused the request"));

@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
-use tracing::{error, warn};
+use tracing::error;
 
 pub use config::{WebhookConfig, WebhookSecret};
 
@@ -86,15 +86,12 @@ impl WebhookSink {
                 let (status, retry_after, err) = self.post(&body, &id, self.config.timeout.min(left)).await;
                 match classify(status, retry_after.as_deref()) {
                     Action::Done => break,
-                    Action::Retry(after) => match self.backoff.next(attempt, after, batch.deadline) {
-                        Some(delay) => {
-                            warn!(sink = "webhook", status = ?status, attempt, "webhook request failed; retrying");
-                            self.counters.retry();
-                            tokio::time::sleep(delay).await;
-                            attempt += 1;
+                    Action::Retry(after) => {
+                        let (deadline, counters) = (batch.deadline, &self.counters);
+                        if !self.backoff.pause("webhook", status, &mut attempt, after, deadline, counters).await {
+                            return Err(fail(format!("retries exhausted: HTTP {status:?} {err}")));
                         }
-                        None => return Err(fail(format!("retries exhausted: HTTP {status:?} {err}"))),
-                    },
+                    }
                     Action::GiveUp => {
                         error!(sink = "webhook", status = ?status, "webhook receiver refused the request");
                         return Err(fail(format!("refused: HTTP {status:?}")));
