@@ -37,13 +37,7 @@ pub struct Written {
 }
 
 /// One staging object: its key, when it was last written, its body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Staged {
-    pub key: String,
-    /// Epoch ms of its last write (None when S3 did not say).
-    pub modified_ms: Option<i64>,
-    pub body: Bytes,
-}
+pub use crate::sinks::s3::objects::StoredObject as Staged;
 
 /// What a run read, dropped and wrote (printed as one JSON line).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -126,31 +120,7 @@ pub async fn read_window(
 ) -> Result<Vec<Staged>, String> {
     let mut objects = Vec::new();
     for hour in window.hour_prefixes(prefix) {
-        let mut token = None;
-        loop {
-            let page = s3
-                .list_objects_v2()
-                .bucket(bucket)
-                .prefix(&hour)
-                .set_continuation_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| format!("list s3://{bucket}/{hour}: {}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
-            for object in page.contents() {
-                let Some(key) = object.key() else { continue };
-                let modified_ms = object.last_modified().and_then(|t| t.to_millis().ok());
-                let got =
-                    s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| {
-                        format!("get s3://{bucket}/{key}: {}", aws_sdk_s3::error::DisplayErrorContext(e))
-                    })?;
-                let body = got.body.collect().await.map_err(|e| format!("read s3://{bucket}/{key}: {e}"))?;
-                objects.push(Staged { key: key.to_owned(), modified_ms, body: body.into_bytes() });
-            }
-            token = page.next_continuation_token().map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
+        objects.extend(crate::sinks::s3::objects::read_all(s3, bucket, &hour).await?);
     }
     Ok(objects)
 }

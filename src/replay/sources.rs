@@ -102,35 +102,14 @@ async fn files(loc: &Location, s3: Option<&aws_sdk_s3::Client>) -> Result<Vec<(S
         }
         Location::S3 { bucket, prefix } => {
             let s3 = s3.ok_or("an s3:// source needs AWS configuration")?;
-            let mut out = Vec::new();
-            let mut token = None;
-            loop {
-                let page = s3
-                    .list_objects_v2()
-                    .bucket(bucket)
-                    .prefix(prefix)
-                    .set_continuation_token(token.clone())
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        format!("list s3://{bucket}/{prefix}: {}", aws_sdk_s3::error::DisplayErrorContext(e))
-                    })?;
-                for obj in page.contents() {
-                    let Some(key) = obj.key() else { continue };
-                    let got = s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| {
-                        format!("get s3://{bucket}/{key}: {}", aws_sdk_s3::error::DisplayErrorContext(e))
-                    })?;
-                    let bytes = got.body.collect().await.map_err(|e| e.to_string())?.into_bytes().to_vec();
-                    let modified = obj.last_modified().map_or(0.0, |t| t.secs() as f64);
-                    let origin = Origin::Object { bucket: bucket.clone(), key: key.to_owned() };
-                    out.push((key.to_owned(), bytes, modified, origin));
-                }
-                token = page.next_continuation_token().map(str::to_owned);
-                if token.is_none() {
-                    break;
-                }
-            }
-            Ok(out)
+            let objects = crate::sinks::s3::objects::read_all(s3, bucket, prefix).await?;
+            let out = objects.into_iter().map(|o| {
+                // Whole seconds, as the listing's timestamps are.
+                let modified = o.modified_ms.map_or(0.0, |ms| ms.div_euclid(1000) as f64);
+                let origin = Origin::Object { bucket: bucket.clone(), key: o.key.clone() };
+                (o.key, o.body.to_vec(), modified, origin)
+            });
+            Ok(out.collect())
         }
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod encoder;
+pub mod objects;
 
 use aws_sdk_s3::primitives::ByteStream;
 use futures::future::{join_all, BoxFuture};
