@@ -38,9 +38,7 @@ impl Window {
     /// The hive-layout directories of the window's hours, e.g. `das/class_uid=6005/dt=2026-11-27/hour=05/`.
     pub fn hour_prefixes(&self, prefix: &str) -> Vec<String> {
         (0..i64::from(self.hours))
-            .map(|h| {
-                format!("{prefix}class_uid=6005/{}/", crate::sinks::partition::hour_path(self.start_ms + h * HOUR_MS))
-            })
+            .map(|h| format!("{}/", crate::sinks::partition::hive_dir(prefix, self.start_ms + h * HOUR_MS)))
             .collect()
     }
 

@@ -49,9 +49,14 @@ pub fn path_safe(s: &str) -> String {
     s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
 }
 
+/// The hive-layout directory of an event time: `<prefix>class_uid=6005/dt=YYYY-MM-DD/hour=HH`.
+pub fn hive_dir(prefix: &str, time_ms: i64) -> String {
+    format!("{prefix}class_uid=6005/{}", hour_path(time_ms))
+}
+
 /// Groups the batch into hour partitions of the hive layout, in key order.
 pub fn partition<'a>(batch: &'a OutputBatch, prefix: &str, extension: &str) -> Vec<Partition<'a>> {
-    partition_by(batch, extension, |_, event| format!("{prefix}class_uid=6005/{}", hour_path(event.time_ms)))
+    partition_by(batch, extension, |_, event| hive_dir(prefix, event.time_ms))
 }
 
 /// `eventDay=YYYYMMDD` for an epoch-millisecond time (out-of-range times land in 1970).

@@ -14,7 +14,7 @@ use futures::future::{join_all, BoxFuture};
 
 pub use config::{Format, Layout, S3Config};
 
-use super::partition::{earliest_failure, hour_path, partition_by, security_lake_dir, Partition};
+use super::partition::{earliest_failure, partition, partition_by, security_lake_dir, Partition};
 use super::quarantine::{QuarantineEntry, QuarantineStore};
 use super::{OutputBatch, RejectedEvent, Sink, SinkError};
 
@@ -51,9 +51,7 @@ impl S3Sink {
             Format::Parquet => "parquet",
         };
         match &self.config.layout {
-            Layout::Hive => partition_by(batch, extension, |_, event| {
-                format!("{}class_uid=6005/{}", self.config.prefix, hour_path(event.time_ms))
-            }),
+            Layout::Hive => partition(batch, &self.config.prefix, extension),
             Layout::SecurityLake { source } => partition_by(batch, extension, |record, event| {
                 security_lake_dir(source, record.region.as_deref(), record.account.as_deref(), event.time_ms)
             }),
