@@ -150,6 +150,10 @@ pub fn map(event: &ActivityEvent, ctx: &RecordContext) -> Event {
     // Status and severity.
     let exit_blank = matches!(event.get("exitCode"), Some(Value::String(s)) if s.is_empty());
     let exit_code = f.take("exitCode");
+    // `status_code` is the trimmed code: text it does not hold verbatim stays under `unmapped.das`.
+    if exit_code.as_deref().is_some_and(|c| c.trim() != c) {
+        f.placed.remove("exitCode");
+    }
     let error = f.take("errorMessage");
     let codes = if f.peek("serverType").is_some_and(|t| t.eq_ignore_ascii_case("SQLSERVER")) {
         ExitCodes::SucceededFlag
