@@ -198,7 +198,7 @@ async fn stages(event: &KinesisEvent, cache: &DataKeyCache, level: u32) -> Vec<(
         add(4, "parse activity JSON", s.elapsed());
         let s = Instant::now();
         let decoded = Decoded { resource, version: env.version, record };
-        let encoded = encode_record(&decoded, r.event_source_arn.as_deref(), 0, &Filters::default());
+        let encoded = encode_record(decoded, r.event_source_arn.as_deref(), 0, &Filters::default());
         add(5, "OCSF map + NDJSON", s.elapsed());
         outputs.push(encoded);
     }
@@ -374,7 +374,7 @@ fn main() {
             let key = cache.get(&env.key_blob, KeyContext { key: resource.encryption_context_key(), value: resource.as_str() }).await.unwrap();
             let rec = parse_record(&inflate(&esdk::decrypt(&env.message, &RawAesKeyring::das(key.bytes())).unwrap(), 64 << 20).unwrap(), 100_000).unwrap();
             let rc = RecordContext { resource_id: RESOURCE.into(), cluster_id: None, instance_id: rec.instance_id.clone(), version: Some(env.version), region: None, account: None, stream: None, arrival_ms: 0 };
-            for e in &rec.events {
+            for e in rec.events {
                 nd.extend_from_slice(&serde_json::to_vec(&map(e, &rc)).unwrap());
                 nd.push(b'\n');
             }
@@ -437,10 +437,34 @@ fn main() {
         }
         let bootstrap = repo_dir().join("target/lambda/das-forwarder/bootstrap");
         match std::fs::metadata(&bootstrap) {
+            Ok(m) if m.modified().ok() < newest_source() => {
+                println!("  arm64 bootstrap: {:.1} MB, but older than the sources (make build, then rerun)", m.len() as f64 / 1e6)
+            }
             Ok(m) => println!("  arm64 bootstrap: {:.1} MB", m.len() as f64 / 1e6),
             Err(_) => println!("  arm64 bootstrap: not built (make build)"),
         }
     });
+}
+
+/// The newest modification time of what the bootstrap is built from (Cargo.toml, Cargo.lock, src/).
+fn newest_source() -> Option<std::time::SystemTime> {
+    fn walk(dir: &Path, newest: &mut Option<std::time::SystemTime>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, newest);
+            } else if let Ok(t) = entry.metadata().and_then(|m| m.modified()) {
+                *newest = (*newest).max(Some(t));
+            }
+        }
+    }
+    let root = repo_dir();
+    let mut newest = None;
+    for file in ["Cargo.toml", "Cargo.lock"] {
+        newest = newest.max(std::fs::metadata(root.join(file)).and_then(|m| m.modified()).ok());
+    }
+    walk(&root.join("src"), &mut newest);
+    newest
 }
 
 fn cpu_model() -> String {

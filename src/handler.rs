@@ -184,7 +184,7 @@ impl Forwarder {
             parallel::map_ordered(&indices, self.config.decode_threads, |&i| {
                 let keyed = keyed[i].as_ref().map_err(Clone::clone)?;
                 let decoded = keyed.open(limits)?;
-                Ok(encode_record(&decoded, records[i].event_source_arn.as_deref(), arrival_ms(&records[i]), filters))
+                Ok(encode_record(decoded, records[i].event_source_arn.as_deref(), arrival_ms(&records[i]), filters))
             })
         });
         drop(keyed);

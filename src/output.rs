@@ -56,20 +56,21 @@ pub struct EncodedRecord {
     pub account: Option<String>,
 }
 
-/// `record_context` and `encode` in one step; the decoded events are dropped
-/// by the caller right after, so a batch never holds both forms at once.
+/// `record_context` and `encode` in one step. The decoded events are consumed,
+/// so a batch never holds both forms of a record at once.
 pub fn encode_record(
-    decoded: &Decoded,
+    decoded: Decoded,
     event_source_arn: Option<&str>,
     arrival_ms: i64,
     filters: &Filters,
 ) -> EncodedRecord {
-    let ctx = record_context(decoded, event_source_arn, arrival_ms);
+    let ctx = record_context(&decoded, event_source_arn, arrival_ms);
     let mut filtered = FilterCounts::default();
+    let heartbeats = decoded.record.heartbeats;
     let events = encode(decoded, &ctx, filters, &mut filtered);
     EncodedRecord {
         events,
-        heartbeats: decoded.record.heartbeats,
+        heartbeats,
         filtered,
         stream: ctx.stream,
         instance_id: ctx.instance_id,
@@ -80,7 +81,7 @@ pub fn encode_record(
 
 /// One line per kept event; `counts` is increased for every dropped one.
 pub fn encode(
-    decoded: &Decoded,
+    decoded: Decoded,
     ctx: &RecordContext,
     filters: &Filters,
     counts: &mut FilterCounts,
@@ -89,23 +90,15 @@ pub fn encode(
     // About 2 KB a line; the first reservation is capped, the buffer grows past it if it must.
     let mut buf = Vec::with_capacity(decoded.record.events.len().saturating_mul(2048).min(4 << 20));
     let mut spans = Vec::with_capacity(decoded.record.events.len());
-    for event in &decoded.record.events {
-        match filters.check(event) {
+    for mut event in decoded.record.events {
+        match filters.check(&event) {
             Some(Dropped::User) => counts.users += 1,
             Some(Dropped::Command) => counts.commands += 1,
             Some(Dropped::Database) => counts.databases += 1,
             Some(Dropped::Time) => counts.time += 1,
             None => {
-                let mut redacted = None;
-                let ocsf = match filters.redaction.mode {
-                    crate::redact::Mode::Off => map(event, ctx),
-                    _ => {
-                        let mut copy = event.clone();
-                        redacted = filters.redaction.apply(&mut copy);
-                        map(&copy, ctx)
-                    }
-                };
-                let mut ocsf = ocsf;
+                let redacted = filters.redaction.apply(&mut event);
+                let mut ocsf = map(event, ctx);
                 if let Some(record) = redacted {
                     ocsf.unmapped.insert("redaction".into(), record);
                 }

@@ -46,7 +46,7 @@ fn mapped(path: &Path) -> (Vec<Map<String, Value>>, Vec<Value>) {
     let record: Value = serde_json::from_slice(&bytes).unwrap();
     let ctx = context(&record, &path.file_stem().unwrap().to_string_lossy());
     let parsed = parse_record(&bytes, 1000).unwrap();
-    let events = parsed.events.iter().map(|e| serde_json::to_value(map(e, &ctx)).unwrap()).collect();
+    let events = parsed.events.iter().map(|e| serde_json::to_value(map(e.clone(), &ctx)).unwrap()).collect();
     (parsed.events.into_iter().map(|e| e.fields).collect(), events)
 }
 
@@ -158,7 +158,7 @@ fn uid_is_deterministic_and_content_bound() {
     let mut changed = raw[0].clone();
     changed.insert("rowCount".into(), json!(11));
     let record: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    let c = serde_json::to_value(map(&ActivityEvent { fields: changed }, &context(&record, "x-1.1"))).unwrap();
+    let c = serde_json::to_value(map(ActivityEvent { fields: changed }, &context(&record, "x-1.1"))).unwrap();
     assert_ne!(a[0]["metadata"]["uid"], c["metadata"]["uid"]);
 }
 
@@ -240,7 +240,7 @@ proptest! {
             arrival_ms: 1_700_000_000_000,
             ..RecordContext::default()
         };
-        let event = serde_json::to_value(map(&ActivityEvent { fields: fields.clone() }, &ctx)).unwrap();
+        let event = serde_json::to_value(map(ActivityEvent { fields: fields.clone() }, &ctx)).unwrap();
         validator.check(&event);
         assert_lossless(&fields, &event);
     }

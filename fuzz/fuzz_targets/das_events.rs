@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
         stream: Some("aws-rds-das-cluster-FUZZ".into()),
         arrival_ms: 1_764_201_600_000,
     };
-    for event in &record.events {
+    for event in record.events {
         let ocsf = map(event, &ctx);
         let line = serde_json::to_vec(&ocsf).expect("an OCSF event always serializes");
         let _: serde_json::Value = serde_json::from_slice(&line).expect("and parses back");

@@ -44,7 +44,8 @@ impl<'a> Fields<'a> {
     /// The field as text, marked as placed when it fits the schema whole.
     fn take(&mut self, name: &'static str) -> Option<String> {
         let text = self.event.text(name)?;
-        if text.chars().count() <= MAX_STRING {
+        // Characters never outnumber bytes: count them only for a long text.
+        if text.len() <= MAX_STRING || text.chars().count() <= MAX_STRING {
             self.placed.insert(name);
             Some(text.into_owned())
         } else {
@@ -62,16 +63,11 @@ impl<'a> Fields<'a> {
         self.placed.insert(name);
         Some(t)
     }
+}
 
-    /// Every field not placed, by its DAS name, value as it arrived.
-    fn unplaced(&self) -> Map<String, Value> {
-        self.event
-            .fields
-            .iter()
-            .filter(|(k, _)| !self.placed.contains(k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    }
+/// Every field not placed, by its DAS name, value as it arrived (moved, not copied).
+fn unplaced(fields: Map<String, Value>, placed: &BTreeSet<&'static str>) -> Map<String, Value> {
+    fields.into_iter().filter(|(k, _)| !placed.contains(k.as_str())).collect()
 }
 
 fn is_hostname(s: &str) -> bool {
@@ -119,7 +115,15 @@ thread_local! {
     static CANONICAL: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-pub fn map(event: &ActivityEvent, ctx: &RecordContext) -> Event {
+/// Consumes the event: the fields left under `unmapped.das` move there instead of being copied.
+pub fn map(event: ActivityEvent, ctx: &RecordContext) -> Event {
+    let (mut ocsf, placed) = map_placed(&event, ctx);
+    ocsf.unmapped.insert("das".into(), Value::Object(unplaced(event.fields, &placed)));
+    ocsf
+}
+
+/// The OCSF event without `unmapped.das`, and the names of the fields it placed.
+fn map_placed(event: &ActivityEvent, ctx: &RecordContext) -> (Event, BTreeSet<&'static str>) {
     let mut f = Fields { event, placed: BTreeSet::new() };
     let uid = event_uid(ctx, event);
     let owner = ctx.cluster_id.clone().filter(|c| !c.is_empty()).unwrap_or_else(|| ctx.resource_id.clone());
@@ -252,12 +256,11 @@ pub fn map(event: &ActivityEvent, ctx: &RecordContext) -> Event {
         activity::message(&act, command.as_deref(), table.as_ref().map(|t| t.name.as_str()), user_name.as_deref());
     let activity_name = act.name();
     let mut unmapped = Map::new();
-    unmapped.insert("das".into(), Value::Object(f.unplaced()));
     if let Some(c) = ctx.cluster_id.as_ref().filter(|c| !c.is_empty()) {
         unmapped.insert("das_cluster_id".into(), Value::String(c.clone()));
     }
 
-    Event {
+    let ocsf = Event {
         category_uid: CATEGORY_UID,
         category_name: "Application Activity",
         class_uid: CLASS_UID,
@@ -317,5 +320,6 @@ pub fn map(event: &ActivityEvent, ctx: &RecordContext) -> Event {
         query_info,
         observables,
         unmapped,
-    }
+    };
+    (ocsf, f.placed)
 }
