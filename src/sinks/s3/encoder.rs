@@ -15,6 +15,8 @@ pub fn gzip(ndjson: &[u8], level: u32) -> Vec<u8> {
     // The bound is libdeflate's own worst case for this input length: it always fits.
     let n = compressor.gzip_compress(ndjson, &mut out).unwrap_or(0);
     out.truncate(n);
+    // The bound is the input's size: a body kept until its PUT must not hold it.
+    out.shrink_to_fit();
     out
 }
 
