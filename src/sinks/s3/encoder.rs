@@ -12,8 +12,10 @@ pub fn gzip(ndjson: &[u8], level: u32) -> Vec<u8> {
     let level = CompressionLvl::new(level.min(9) as i32).unwrap_or_default();
     let mut compressor = Compressor::new(level);
     let mut out = vec![0; compressor.gzip_compress_bound(ndjson.len())];
-    // The bound is libdeflate's own worst case for this input length: it always fits.
-    let n = compressor.gzip_compress(ndjson, &mut out).unwrap_or(0);
+    // The bound is libdeflate's own worst case for this input length, and running out of space
+    // is its only error: this cannot fail. Were it to, a panic fails the invocation and Kinesis
+    // retries the batch, where an empty body would have lost its events.
+    let n = compressor.gzip_compress(ndjson, &mut out).expect("libdeflate's gzip bound always fits its output");
     out.truncate(n);
     // The bound is the input's size: a body kept until its PUT must not hold it.
     out.shrink_to_fit();
@@ -27,7 +29,8 @@ pub const PARALLEL_CHUNK: usize = 1 << 20;
 /// groups of lines of about `PARALLEL_CHUNK` bytes, each compressed as its own gzip member,
 /// the members concatenated in order. A multi-member file is one valid gzip stream (RFC 1952,
 /// section 2.2): gunzip, zcat, Python's gzip, Athena and Spark read it whole. No copy of the
-/// whole body is made (one member's lines at a time), and a body under one chunk gives exactly `gzip`'s output.
+/// whole body is made (one member's lines at a time), and a body under one chunk gives exactly
+/// `gzip`'s output.
 pub fn gzip_lines(lines: &[&[u8]], level: u32, threads: usize) -> Vec<u8> {
     let mut groups: Vec<&[&[u8]]> = Vec::new();
     let (mut start, mut size) = (0, 0);
