@@ -77,6 +77,40 @@ fn golden_events() {
     assert!(checked >= 15, "{checked} fixtures");
 }
 
+/// The exact NDJSON line of every event of each fixture, byte for byte (`tests/fixtures/ocsf/*.ndjson`,
+/// `UPDATE_GOLDEN=1` rewrites them): the pretty golden files above compare values, these compare the
+/// bytes a sink receives, key order and number formatting included.
+#[test]
+fn golden_lines() {
+    let golden_dir = repo_dir().join("tests/fixtures/ocsf");
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut checked = 0;
+    for path in das_fixtures() {
+        let got = ndjson_lines(&path);
+        let golden = golden_dir.join(path.file_name().unwrap()).with_extension("ndjson");
+        if update {
+            std::fs::write(&golden, &got).unwrap();
+        }
+        let want = std::fs::read(&golden).unwrap_or_else(|_| panic!("missing {}", golden.display()));
+        assert!(got == want, "{} differs from {}", path.display(), golden.display());
+        checked += 1;
+    }
+    assert!(checked >= 15, "{checked} fixtures");
+}
+
+/// Each event of the fixture as the sinks receive it: one line, `\n`-terminated.
+fn ndjson_lines(path: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).unwrap();
+    let record: Value = serde_json::from_slice(&bytes).unwrap();
+    let ctx = context(&record, &path.file_stem().unwrap().to_string_lossy());
+    let mut out = Vec::new();
+    for e in parse_record(&bytes, 1000).unwrap().events {
+        serde_json::to_writer(&mut out, &map(e, &ctx)).unwrap();
+        out.push(b'\n');
+    }
+    out
+}
+
 #[test]
 fn key_mapping_decisions() {
     let root = repo_dir().join("tests/fixtures/das");
