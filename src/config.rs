@@ -48,6 +48,12 @@ pub struct Config {
     pub max_inflated_bytes: usize,
     pub max_events_per_record: usize,
     pub max_frame_length: u32,
+    /// Largest JSON text of one event (`MAX_EVENT_BYTES`): a record with a larger one is quarantined.
+    pub max_event_bytes: usize,
+    /// What a batch may hold in memory beyond its input (`BATCH_MEMORY_MB`, in bytes).
+    pub batch_memory: usize,
+    /// From the deadline minus this on, nothing new is taken and the sinks finish (`FLUSH_RESERVE_MS`).
+    pub flush_reserve: Duration,
     /// CloudWatch namespace of the EMF document; None when `METRICS=off`.
     pub metrics_namespace: Option<String>,
     pub decrypt_concurrency: usize,
@@ -70,7 +76,7 @@ pub struct Config {
     pub parquet_zstd_level: i32,
     pub hec: Option<HecConfig>,
     pub webhook: Option<WebhookConfig>,
-    /// How long the sinks may take (retries included) when the runtime gives no deadline.
+    /// How long an invocation may take when the runtime gives no deadline (the CLI).
     pub delivery_timeout: Duration,
     /// Time kept free before the Lambda deadline to answer Kinesis.
     pub deadline_margin: Duration,
@@ -269,6 +275,8 @@ impl Config {
             ));
         }
         let parquet_zstd_level = env.number("PARQUET_ZSTD_LEVEL", 3, 1, 22)?;
+        let batch_memory: usize = env.number("BATCH_MEMORY_MB", 32, 8, 4096)? << 20;
+        let budget = crate::pipeline::Budget { total: batch_memory };
         let s3_bucket = env.get("S3_BUCKET");
         let s3 = if sinks.contains(&SinkKind::S3) {
             Some(S3Config {
@@ -281,6 +289,7 @@ impl Config {
                 format,
                 layout,
                 zstd_level: parquet_zstd_level,
+                buffer_bytes: budget.sink_bytes(),
             })
         } else {
             None
@@ -356,6 +365,9 @@ impl Config {
             max_inflated_bytes: env.number("MAX_INFLATED_BYTES", 64 << 20, 1 << 10, 1 << 30)?,
             max_events_per_record: env.number("MAX_EVENTS_PER_RECORD", 100_000, 1, 10_000_000)?,
             max_frame_length: env.number("MAX_FRAME_LENGTH", 1 << 20, 1 << 9, u32::MAX)?,
+            max_event_bytes: env.number("MAX_EVENT_BYTES", 16 << 20, 64 << 10, 1 << 30)?,
+            batch_memory,
+            flush_reserve: Duration::from_millis(env.number("FLUSH_RESERVE_MS", 3000, 0, 600_000)?),
             filters: {
                 let mut f = crate::ocsf::Filters::from_lists(
                     env.get("EXCLUDE_USERS").as_deref(),

@@ -49,6 +49,17 @@ macro_rules! permanent_from {
 
 permanent_from!(EnvelopeError, ResourceError, EsdkError, InflateError, ActivityError);
 
+impl From<crate::das::activity::ReadError> for Failure {
+    fn from(e: crate::das::activity::ReadError) -> Failure {
+        use crate::das::activity::ReadError;
+        match e {
+            ReadError::Inflate(e) => e.into(),
+            ReadError::Activity(e) => e.into(),
+            ReadError::Stopped => Failure::Transient("the batch stopped before the record was read".into()),
+        }
+    }
+}
+
 impl From<KeyError> for Failure {
     fn from(e: KeyError) -> Failure {
         match e {

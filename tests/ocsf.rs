@@ -7,10 +7,25 @@ use std::path::{Path, PathBuf};
 
 use common::ocsf::{assert_lossless, OcsfValidator};
 use common::repo_dir;
-use das_forwarder::das::activity::{parse_record, ActivityEvent};
-use das_forwarder::ocsf::{map, RecordContext};
+use das_forwarder::das::activity::{events_of, ReadLimits};
+use das_forwarder::das::RawEvent;
+use das_forwarder::ocsf::{map, write_event, RecordContext};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
+
+const LIMITS: ReadLimits = ReadLimits { max_events: 1000, max_event_bytes: 1 << 20 };
+
+/// One event through the engine: its OCSF line.
+fn line_of(event_text: &str, ctx: &RecordContext) -> Vec<u8> {
+    let raw = RawEvent::parse(event_text).unwrap();
+    let mut out = Vec::new();
+    write_event(&mut out, &map(&raw, ctx));
+    out
+}
+
+fn mapped_event(fields: &Map<String, Value>, ctx: &RecordContext) -> Value {
+    serde_json::from_slice(&line_of(&serde_json::to_string(fields).unwrap(), ctx)).unwrap()
+}
 
 fn das_fixtures() -> Vec<PathBuf> {
     let root = repo_dir().join("tests/fixtures/das");
@@ -45,9 +60,10 @@ fn mapped(path: &Path) -> (Vec<Map<String, Value>>, Vec<Value>) {
     let bytes = std::fs::read(path).unwrap();
     let record: Value = serde_json::from_slice(&bytes).unwrap();
     let ctx = context(&record, &path.file_stem().unwrap().to_string_lossy());
-    let parsed = parse_record(&bytes, 1000).unwrap();
-    let events = parsed.events.iter().map(|e| serde_json::to_value(map(e.clone(), &ctx)).unwrap()).collect();
-    (parsed.events.into_iter().map(|e| e.fields).collect(), events)
+    let (_, texts) = events_of(&bytes, LIMITS).unwrap();
+    let raw = texts.iter().map(|t| serde_json::from_str(t).unwrap()).collect();
+    let events = texts.iter().map(|t| serde_json::from_slice(&line_of(t, &ctx)).unwrap()).collect();
+    (raw, events)
 }
 
 /// Each documented example and each own case maps to its committed OCSF
@@ -104,8 +120,8 @@ fn ndjson_lines(path: &Path) -> Vec<u8> {
     let record: Value = serde_json::from_slice(&bytes).unwrap();
     let ctx = context(&record, &path.file_stem().unwrap().to_string_lossy());
     let mut out = Vec::new();
-    for e in parse_record(&bytes, 1000).unwrap().events {
-        serde_json::to_writer(&mut out, &map(e, &ctx)).unwrap();
+    for text in events_of(&bytes, LIMITS).unwrap().1 {
+        out.extend(line_of(&text, &ctx));
         out.push(b'\n');
     }
     out
@@ -192,7 +208,7 @@ fn uid_is_deterministic_and_content_bound() {
     let mut changed = raw[0].clone();
     changed.insert("rowCount".into(), json!(11));
     let record: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    let c = serde_json::to_value(map(ActivityEvent { fields: changed }, &context(&record, "x-1.1"))).unwrap();
+    let c = mapped_event(&changed, &context(&record, "x-1.1"));
     assert_ne!(a[0]["metadata"]["uid"], c["metadata"]["uid"]);
 }
 
@@ -274,8 +290,302 @@ proptest! {
             arrival_ms: 1_700_000_000_000,
             ..RecordContext::default()
         };
-        let event = serde_json::to_value(map(ActivityEvent { fields: fields.clone() }, &ctx)).unwrap();
+        let event = mapped_event(&fields, &ctx);
         validator.check(&event);
         assert_lossless(&fields, &event);
+    }
+}
+
+/// A JSON value as another writer might have written it: any escapes, any number form, any
+/// whitespace, keys in any order and duplicated. Both engines must read the same text alike.
+#[derive(Debug, Clone)]
+enum Json {
+    Null,
+    Bool(bool),
+    /// A number literal, as written.
+    Number(String),
+    /// The text, and per character whether to escape it when it could stay as it is.
+    Str(String, Vec<u8>),
+    Array(Vec<Json>),
+    Object(Vec<(String, Json)>),
+}
+
+fn ws(out: &mut String, n: u8) {
+    out.push_str(["", " ", "\n  ", "\t", "\r\n"][(n % 5) as usize]);
+}
+
+fn write_str(out: &mut String, s: &str, style: &[u8]) {
+    out.push('"');
+    for (i, c) in s.chars().enumerate() {
+        let st = style.get(i).copied().unwrap_or(0) % 4;
+        let code = c as u32;
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' if st < 2 => out.push_str("\\n"),
+            '/' if st == 1 => out.push_str("\\/"),
+            _ if code < 0x20 || st == 3 => {
+                if code > 0xFFFF {
+                    let v = code - 0x10000;
+                    out.push_str(&format!("\\u{:04x}\\u{:04X}", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF)));
+                } else if st == 2 {
+                    out.push_str(&format!("\\u{code:04X}"));
+                } else {
+                    out.push_str(&format!("\\u{code:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn write_json(out: &mut String, j: &Json, w: u8) {
+    match j {
+        Json::Null => out.push_str("null"),
+        Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Json::Number(n) => out.push_str(n),
+        Json::Str(s, style) => write_str(out, s, style),
+        Json::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                ws(out, w.wrapping_add(i as u8));
+                write_json(out, item, w.wrapping_mul(3));
+            }
+            out.push(']');
+        }
+        Json::Object(fields) => {
+            out.push('{');
+            for (i, (k, v)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                ws(out, w.wrapping_add(i as u8));
+                write_str(out, k, &[]);
+                ws(out, w);
+                out.push(':');
+                write_json(out, v, w.wrapping_mul(7));
+            }
+            ws(out, w);
+            out.push('}');
+        }
+    }
+}
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "\\PC{0,30}",
+        "[\\x00-\\x7f]{0,20}",
+        "[a-z/\"\\\\\u{e9}\u{1F600}\n\t]{0,20}",
+        Just("2019-05-24 00:39:49.940668+00".to_string()),
+        Just(" 2019-05-24T00:39:49Z ".to_string()),
+        Just("SELECT * FROM t WHERE a = 'x' AND b = 42".to_string()),
+        Just("localhost".to_string()),
+        Just("10.1.2.3".to_string()),
+        Just("db.example.com".to_string()),
+        Just("AUX".to_string()),
+        Just("heartbeat".to_string()),
+        Just("rdsadmin".to_string()),
+        Just("TABLE".to_string()),
+        Just("SQLSERVER".to_string()),
+        Just("mysql".to_string()),
+        Just(" 0 ".to_string()),
+        Just("28P01".to_string()),
+        Just("5432".to_string()),
+    ]
+}
+
+fn number() -> impl Strategy<Value = String> {
+    prop_oneof![
+        8 => "-?(0|[1-9][0-9]{0,20})",
+        4 => "-?(0|[1-9][0-9]{0,3})\\.[0-9]{1,4}",
+        4 => "-?[1-9][0-9]{0,2}[eE][+-]?[0-9]{1,2}",
+        1 => Just("-0".to_string()),
+    ]
+}
+
+fn leaf() -> impl Strategy<Value = Json> {
+    prop_oneof![
+        Just(Json::Null),
+        any::<bool>().prop_map(Json::Bool),
+        number().prop_map(Json::Number),
+        (text(), proptest::collection::vec(any::<u8>(), 0..30)).prop_map(|(s, st)| Json::Str(s, st)),
+    ]
+}
+
+fn json_value() -> impl Strategy<Value = Json> {
+    leaf().prop_recursive(2, 12, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Json::Array),
+            proptest::collection::vec(("[a-zA-Z_]{1,6}", inner), 0..4).prop_map(Json::Object),
+        ]
+    })
+}
+
+fn field_name() -> impl Strategy<Value = String> {
+    prop_oneof![proptest::sample::select(KNOWN.to_vec()).prop_map(str::to_owned), "[a-zA-Z]{1,10}"]
+}
+
+fn field_value() -> impl Strategy<Value = Json> {
+    prop_oneof![
+        300 => leaf(),
+        100 => json_value(),
+        // Out of range for an f64, a lone surrogate: not JSON to a `Value` parse.
+        1 => Just(Json::Number("1e400".into())),
+        1 => Just(Json::Number("\"\\ud800x\"".into())),
+    ]
+}
+
+fn event_json() -> impl Strategy<Value = Json> {
+    prop_oneof![
+        30 => proptest::collection::vec((field_name(), field_value()), 0..24).prop_map(Json::Object),
+        3 => Just(Json::Object(vec![("type".into(), Json::Str("heartbeat".into(), vec![]))])),
+        1 => leaf(),
+    ]
+}
+
+/// A whole record: ids before or after the list, or missing, and odd top-level members.
+fn record_text() -> impl Strategy<Value = String> {
+    (
+        proptest::collection::vec(event_json(), 0..6),
+        proptest::option::of("cluster-[A-Z0-9]{4}"),
+        proptest::option::of("db-[A-Z0-9]{4}"),
+        any::<bool>(),
+        any::<u8>(),
+        prop_oneof![
+            16 => Just(None),
+            2 => leaf().prop_map(Some),
+            // Out of range for an f64, a lone surrogate: not JSON to a `Value` parse.
+            1 => Just(Some(Json::Number("1e400".into()))),
+            1 => Just(Some(Json::Array(vec![Json::Number("-1E+999".into())]))),
+        ],
+    )
+        .prop_map(|(events, cluster, instance, ids_last, w, odd)| {
+            let list = ("databaseActivityEventList".to_string(), Json::Array(events));
+            let mut fields = vec![("type".to_string(), Json::Str("DatabaseActivityMonitoringRecord".into(), vec![]))];
+            let mut ids = Vec::new();
+            if let Some(c) = cluster {
+                ids.push(("clusterId".to_string(), Json::Str(c, vec![])));
+            }
+            if let Some(i) = instance {
+                ids.push(("instanceId".to_string(), Json::Str(i, vec![])));
+            }
+            if ids_last {
+                fields.push(list);
+                fields.extend(ids);
+            } else {
+                fields.extend(ids);
+                fields.push(list);
+            }
+            if let Some(odd) = odd {
+                fields.push(("somethingNew".into(), odd));
+            }
+            let mut out = String::new();
+            write_json(&mut out, &Json::Object(fields), w);
+            out
+        })
+}
+
+/// The same filters for both engines.
+fn filters(users: &[String], commands: &[String], mode: u8) -> (das_forwarder::ocsf::Filters, common::oracle::Filters) {
+    use das_forwarder::redact::{Mode, Redactor};
+    let mode = [Mode::Off, Mode::Literals, Mode::Full][(mode % 3) as usize];
+    let key = b"differential-test-key".to_vec();
+    let mut new = das_forwarder::ocsf::Filters {
+        users: users.to_vec(),
+        commands: commands.to_vec(),
+        since_ms: Some(1_500_000_000_000),
+        ..Default::default()
+    };
+    new.redaction = Redactor::new(mode, key.clone());
+    let old = common::oracle::Filters {
+        users: users.to_vec(),
+        commands: commands.to_vec(),
+        since_ms: Some(1_500_000_000_000),
+        redaction: Some((mode, key)),
+        ..Default::default()
+    };
+    (new, old)
+}
+
+/// The record through the engine of record (`serde_json::Value`, frozen in tests/common/oracle):
+/// its lines, or its reason code.
+fn old_engine(text: &str, ctx: &RecordContext, filters: &common::oracle::Filters) -> Result<Vec<u8>, String> {
+    let record = common::oracle::parse_record(text.as_bytes(), 1000).map_err(|e| e.code().to_string())?;
+    let ctx = common::oracle::RecordContext {
+        resource_id: ctx.resource_id.clone(),
+        cluster_id: record.cluster_id.clone(),
+        instance_id: record.instance_id.clone(),
+        version: ctx.version.clone(),
+        region: ctx.region.clone(),
+        account: ctx.account.clone(),
+        stream: ctx.stream.clone(),
+        arrival_ms: ctx.arrival_ms,
+    };
+    Ok(common::oracle::encode_lines(record, &ctx, filters))
+}
+
+fn new_engine(text: &str, ctx: &RecordContext, filters: &das_forwarder::ocsf::Filters) -> Result<Vec<u8>, String> {
+    use das_forwarder::pipeline::decode::{encode_json, Limits};
+    let limits = Limits { max_events_per_record: 1000, ..Limits::default() };
+    let (_, lines) = encode_json(text.as_bytes(), ctx.clone(), filters, limits).map_err(|f| f.code().to_string())?;
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (_, end) in lines.ends {
+        out.extend_from_slice(&lines.buf[start..end as usize]);
+        out.push(b'\n');
+        start = end as usize;
+    }
+    Ok(out)
+}
+
+fn differential_context() -> RecordContext {
+    RecordContext {
+        resource_id: "cluster-DIFF".into(),
+        version: Some("1.2".into()),
+        region: Some("eu-west-1".into()),
+        account: Some("111122223333".into()),
+        stream: Some("aws-rds-das-cluster-DIFF".into()),
+        arrival_ms: 1_700_000_000_000,
+        ..RecordContext::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+    /// The borrowed engine and the engine of record give the same bytes (uids included) or
+    /// the same reason code, for records written any way JSON allows.
+    #[test]
+    fn both_engines_write_the_same_bytes(
+        text in record_text(),
+        users in proptest::collection::vec(prop_oneof![Just("RDSADMIN".to_string()), "[a-z]{1,3}"], 0..2),
+        commands in proptest::collection::vec(prop_oneof![Just("select".to_string()), Just("CONNECT".to_string())], 0..2),
+        mode in any::<u8>(),
+    ) {
+        let (new_filters, old_filters) = filters(&users, &commands, mode);
+        let ctx = differential_context();
+        let old = old_engine(&text, &ctx, &old_filters);
+        let new = new_engine(&text, &ctx, &new_filters);
+        prop_assert_eq!(
+            old.as_ref().map(|l| String::from_utf8_lossy(l).into_owned()),
+            new.as_ref().map(|l| String::from_utf8_lossy(l).into_owned()),
+            "record: {}", text
+        );
+    }
+
+    /// Broken records: both engines refuse them under the same reason code.
+    #[test]
+    fn both_engines_refuse_alike(text in record_text(), cut in any::<prop::sample::Index>(), junk in "[\\[\\]{}\",:x0\\\\ ]{1,3}") {
+        let at = cut.index(text.len() + 1);
+        let at = (0..=at).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+        let broken = format!("{}{}{}", &text[..at], junk, &text[at..]);
+        let (new_filters, old_filters) = filters(&[], &[], 0);
+        let ctx = differential_context();
+        let old = old_engine(&broken, &ctx, &old_filters).map(|l| String::from_utf8_lossy(&l).into_owned());
+        let new = new_engine(&broken, &ctx, &new_filters).map(|l| String::from_utf8_lossy(&l).into_owned());
+        prop_assert_eq!(old, new, "record: {}", broken);
     }
 }

@@ -10,7 +10,7 @@ pub mod writer;
 
 pub use reader::read_lines;
 pub use rows::{key, RowKey};
-pub use writer::{write, WriteOptions};
+pub use writer::{write, StreamWriter, WriteOptions};
 
 /// Why lines could not become Parquet or Parquet could not become lines.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -35,6 +35,45 @@ impl Default for WriteOptions {
     }
 }
 
+/// The writer properties of every file: zstd, bounded pages, sorted by time within a row group.
+fn properties(zstd_level: i32) -> Result<WriterProperties, ColumnarError> {
+    let level = ZstdLevel::try_new(zstd_level)?;
+    Ok(WriterProperties::builder()
+        .set_compression(Compression::ZSTD(level))
+        .set_data_page_size_limit(DATA_PAGE_BYTES)
+        .set_dictionary_page_size_limit(DATA_PAGE_BYTES)
+        .set_write_batch_size(WRITE_BATCH_ROWS)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_sorting_columns(Some(vec![SortingColumn {
+            column_idx: schema::time_column() as i32,
+            descending: false,
+            nulls_first: false,
+        }]))
+        .set_created_by(format!("das-forwarder {}", env!("CARGO_PKG_VERSION")))
+        .build())
+}
+
+/// Writes `lines` in the order `order` gives (indices into `lines`), in Arrow chunks.
+fn write_rows(
+    writer: &mut ArrowWriter<Vec<u8>>,
+    lines: &[&[u8]],
+    order: impl ExactSizeIterator<Item = usize>,
+) -> Result<(), ColumnarError> {
+    let total = order.len();
+    let mut values = Vec::with_capacity(CHUNK_ROWS.min(total));
+    let mut bytes = 0;
+    for (n, i) in order.enumerate() {
+        values.push(rows::row(lines[i])?);
+        bytes += lines[i].len();
+        if values.len() == CHUNK_ROWS || bytes >= CHUNK_BYTES || n + 1 == total {
+            writer.write(&arrays::to_batch(&values)?)?;
+            values.clear();
+            bytes = 0;
+        }
+    }
+    Ok(())
+}
+
 /// The Parquet file of `lines`, and how many rows it holds.
 pub fn write(lines: &[&[u8]], options: WriteOptions) -> Result<(Vec<u8>, usize), ColumnarError> {
     let mut order = Vec::with_capacity(lines.len());
@@ -49,33 +88,84 @@ pub fn write(lines: &[&[u8]], options: WriteOptions) -> Result<(Vec<u8>, usize),
         let mut seen = std::collections::HashSet::with_capacity(order.len());
         order.retain(|(_, uid, _)| seen.insert(uid.clone()));
     }
-    let level = ZstdLevel::try_new(options.zstd_level)?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(level))
-        .set_data_page_size_limit(DATA_PAGE_BYTES)
-        .set_dictionary_page_size_limit(DATA_PAGE_BYTES)
-        .set_write_batch_size(WRITE_BATCH_ROWS)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_sorting_columns(Some(vec![SortingColumn {
-            column_idx: schema::time_column() as i32,
-            descending: false,
-            nulls_first: false,
-        }]))
-        .set_created_by(format!("das-forwarder {}", env!("CARGO_PKG_VERSION")))
-        .build();
-    let mut writer = ArrowWriter::try_new(Vec::new(), schema::schema(), Some(props))?;
-    let mut values = Vec::with_capacity(CHUNK_ROWS.min(order.len()));
-    let mut bytes = 0;
-    for (n, (_, _, i)) in order.iter().enumerate() {
-        values.push(rows::row(lines[*i])?);
-        bytes += lines[*i].len();
-        if values.len() == CHUNK_ROWS || bytes >= CHUNK_BYTES || n + 1 == order.len() {
-            writer.write(&arrays::to_batch(&values)?)?;
-            values.clear();
-            bytes = 0;
-        }
-    }
+    let mut writer = ArrowWriter::try_new(Vec::new(), schema::schema(), Some(properties(options.zstd_level)?))?;
+    write_rows(&mut writer, lines, order.iter().map(|(_, _, i)| *i))?;
     Ok((writer.into_inner()?, order.len()))
+}
+
+/// A Parquet file written as its lines come (the S3 sink): lines gather into a row group, which
+/// is sorted by (time, uid) and written once it holds `row_group_bytes` of lines; the file's
+/// bytes can be taken as they are produced, and the footer comes last.
+pub struct StreamWriter {
+    writer: ArrowWriter<Vec<u8>>,
+    /// The row group being gathered: lines back to back, and where each ends.
+    lines: Vec<u8>,
+    ends: Vec<usize>,
+    row_group_bytes: usize,
+    pub rows: usize,
+}
+
+impl StreamWriter {
+    pub fn new(zstd_level: i32, row_group_bytes: usize) -> Result<StreamWriter, ColumnarError> {
+        let writer = ArrowWriter::try_new(Vec::new(), schema::schema(), Some(properties(zstd_level)?))?;
+        Ok(StreamWriter { writer, lines: Vec::new(), ends: Vec::new(), row_group_bytes, rows: 0 })
+    }
+
+    /// Adds one line; writes the row group when it is full.
+    pub fn push(&mut self, line: &[u8]) -> Result<(), ColumnarError> {
+        self.lines.extend_from_slice(line);
+        self.ends.push(self.lines.len());
+        if self.lines.len() >= self.row_group_bytes || self.ends.len() >= ROW_GROUP_ROWS {
+            self.write_row_group()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the gathered lines as one row group, sorted by (time, uid).
+    pub fn write_row_group(&mut self) -> Result<(), ColumnarError> {
+        if self.ends.is_empty() {
+            return Ok(());
+        }
+        let mut start = 0;
+        let lines: Vec<&[u8]> = self
+            .ends
+            .iter()
+            .map(|&end| {
+                let line = &self.lines[start..end];
+                start = end;
+                line
+            })
+            .collect();
+        let mut order = Vec::with_capacity(lines.len());
+        for (i, line) in lines.iter().enumerate() {
+            let k = rows::key(line)?;
+            order.push((k.time, k.uid, i));
+        }
+        order.sort_unstable();
+        write_rows(&mut self.writer, &lines, order.iter().map(|(_, _, i)| *i))?;
+        self.writer.flush()?;
+        self.rows += lines.len();
+        self.lines = Vec::new();
+        self.ends = Vec::new();
+        Ok(())
+    }
+
+    /// Bytes held: the lines gathered and the row group being encoded.
+    pub fn held(&self) -> usize {
+        self.lines.capacity() + self.writer.in_progress_size()
+    }
+
+    /// The file's bytes written so far (and not taken yet).
+    pub fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(self.writer.inner_mut())
+    }
+
+    /// Writes the last row group and the footer; the rest of the file's bytes.
+    pub fn finish(mut self) -> Result<Vec<u8>, ColumnarError> {
+        self.write_row_group()?;
+        self.writer.finish()?;
+        Ok(self.take_output())
+    }
 }
 
 #[cfg(test)]

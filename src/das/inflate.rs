@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::MultiGzDecoder;
 use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -25,19 +25,74 @@ impl InflateError {
     }
 }
 
-/// Inflates `gz` (one or more gzip members), failing once more than `limit` bytes come out.
+/// Bytes read in pieces: the inflated record as it comes out of the gzip layer.
+pub trait Source {
+    /// Fills the start of `buf`; 0 at the end.
+    fn fill(&mut self, buf: &mut [u8]) -> Result<usize, InflateError>;
+}
+
+/// A whole record already in memory.
+impl Source for &[u8] {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<usize, InflateError> {
+        let n = buf.len().min(self.len());
+        buf[..n].copy_from_slice(&self[..n]);
+        *self = &self[n..];
+        Ok(n)
+    }
+}
+
+/// gunzip as a stream (one or more gzip members), failing once more than `limit` bytes came out.
+pub struct Inflater<'a> {
+    gz: MultiGzDecoder<&'a [u8]>,
+    limit: usize,
+    out: usize,
+}
+
+impl<'a> Inflater<'a> {
+    pub fn new(gz: &'a [u8], limit: usize) -> Result<Inflater<'a>, InflateError> {
+        if !gz.starts_with(&[0x1f, 0x8b]) {
+            return Err(InflateError::NotGzip);
+        }
+        Ok(Inflater { gz: MultiGzDecoder::new(gz), limit, out: 0 })
+    }
+}
+
+impl Source for Inflater<'_> {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<usize, InflateError> {
+        // One byte past the limit is enough to know it was passed.
+        let room = (self.limit + 1).saturating_sub(self.out).min(buf.len());
+        let n = loop {
+            match self.gz.read(&mut buf[..room]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(InflateError::Corrupt(e.to_string())),
+            }
+        };
+        self.out += n;
+        if self.out > self.limit {
+            return Err(InflateError::TooLarge(self.limit));
+        }
+        Ok(n)
+    }
+}
+
+/// Inflates `gz` whole (one or more gzip members), failing once more than `limit` bytes come out.
 pub fn inflate(gz: &[u8], limit: usize) -> Result<Vec<u8>, InflateError> {
-    if !gz.starts_with(&[0x1f, 0x8b]) {
-        return Err(InflateError::NotGzip);
-    }
+    let mut src = Inflater::new(gz, limit)?;
     // Typical DAS payloads inflate 5-20x; the guess is capped by the limit.
-    let mut out = Vec::with_capacity(gz.len().saturating_mul(8).min(limit));
-    let mut reader = MultiGzDecoder::new(gz).take(limit as u64 + 1);
-    reader.read_to_end(&mut out).map_err(|e| InflateError::Corrupt(e.to_string()))?;
-    if out.len() > limit {
-        return Err(InflateError::TooLarge(limit));
+    let mut out = vec![0; gz.len().saturating_mul(8).clamp(64, limit.max(64))];
+    let mut len = 0;
+    loop {
+        if len == out.len() {
+            out.resize((out.len() * 2).min(limit.saturating_add(1)).max(len + 1), 0);
+        }
+        let n = src.fill(&mut out[len..])?;
+        if n == 0 {
+            out.truncate(len);
+            return Ok(out);
+        }
+        len += n;
     }
-    Ok(out)
 }
 
 #[cfg(test)]

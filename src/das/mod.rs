@@ -1,12 +1,14 @@
 //! The DAS record formats: the outer envelope, the resource id, the gzip
-//! layer and the activity events. All pure.
+//! layer, the record read event by event, and the events as borrowed JSON. All pure.
 
 pub mod activity;
 pub mod envelope;
+pub mod event;
 pub mod inflate;
+pub mod json;
 pub mod resource;
 pub mod time;
 
-pub use activity::{ActivityEvent, ActivityRecord};
 pub use envelope::Envelope;
+pub use event::RawEvent;
 pub use resource::ResourceId;

@@ -1,7 +1,7 @@
 //! Optional filters (off unless configured): drop events by user, command
 //! or database name, compared case-insensitively.
 
-use crate::das::ActivityEvent;
+use crate::das::RawEvent;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filters {
@@ -38,7 +38,7 @@ impl Filters {
         Filters { users: split(users), commands: split(commands), databases: split(databases), ..Filters::default() }
     }
 
-    pub fn check(&self, event: &ActivityEvent) -> Option<Dropped> {
+    pub fn check(&self, event: &RawEvent<'_>) -> Option<Dropped> {
         if listed(&self.users, event.text("dbUserName")) {
             Some(Dropped::User)
         } else if listed(&self.commands, event.text("command")) {
@@ -52,7 +52,7 @@ impl Filters {
         }
     }
 
-    fn outside_window(&self, event: &ActivityEvent) -> bool {
+    fn outside_window(&self, event: &RawEvent<'_>) -> bool {
         if self.since_ms.is_none() && self.until_ms.is_none() {
             return false;
         }

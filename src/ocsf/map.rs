@@ -1,19 +1,17 @@
-//! The pure mapping: one DAS activity event and its record's context → one
-//! OCSF 1.3.0 Datastore Activity event. Every DAS field is either placed in
-//! an OCSF attribute verbatim or kept under `unmapped.das` by its name.
+//! The pure mapping: one DAS activity event and its record's context → one OCSF 1.3.0 Datastore
+//! Activity event. Every DAS field is either placed in an OCSF attribute verbatim or kept under
+//! `unmapped.das` by its name (the event's placed marks say which).
 
-use std::collections::BTreeSet;
+use std::borrow::Cow;
 use std::net::IpAddr;
 
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::activity::{self, classify};
 use super::model::*;
 use super::status::{outcome, severity, ExitCodes};
-use crate::das::activity::scalar_string;
 use crate::das::time::{parse, Timestamp};
-use crate::das::ActivityEvent;
+use crate::das::RawEvent;
 
 /// The OCSF schema caps strings at this many characters.
 const MAX_STRING: usize = 65_535;
@@ -34,40 +32,46 @@ pub struct RecordContext {
     pub arrival_ms: i64,
 }
 
-/// Tracks which DAS fields were placed in OCSF attributes.
-struct Fields<'a> {
-    event: &'a ActivityEvent,
-    placed: BTreeSet<&'static str>,
+/// Reads fields and marks the ones placed in OCSF attributes.
+struct Fields<'e> {
+    event: &'e RawEvent<'e>,
 }
 
-impl<'a> Fields<'a> {
+/// The first `MAX_STRING` characters of `text`.
+fn prefix(text: Cow<'_, str>) -> Cow<'_, str> {
+    let end = text.char_indices().nth(MAX_STRING).map_or(text.len(), |(i, _)| i);
+    match text {
+        Cow::Borrowed(s) => Cow::Borrowed(&s[..end]),
+        Cow::Owned(mut s) => {
+            s.truncate(end);
+            Cow::Owned(s)
+        }
+    }
+}
+
+impl<'e> Fields<'e> {
     /// The field as text, marked as placed when it fits the schema whole.
-    fn take(&mut self, name: &'static str) -> Option<String> {
+    fn take(&self, name: &str) -> Option<Text<'e>> {
         let text = self.event.text(name)?;
         // Characters never outnumber bytes: count them only for a long text.
         if text.len() <= MAX_STRING || text.chars().count() <= MAX_STRING {
-            self.placed.insert(name);
-            Some(text.into_owned())
+            self.event.mark(name, true);
+            Some(text)
         } else {
             // Too long for the attribute: place a prefix, keep the whole under `unmapped`.
-            Some(text.chars().take(MAX_STRING).collect())
+            Some(prefix(text))
         }
     }
 
-    fn peek(&self, name: &str) -> Option<String> {
-        self.event.text(name).map(|t| t.into_owned())
+    fn peek(&self, name: &str) -> Option<Text<'e>> {
+        self.event.text(name)
     }
 
-    fn time(&mut self, name: &'static str) -> Option<Timestamp> {
+    fn time(&self, name: &str) -> Option<Timestamp> {
         let t = self.event.text(name).and_then(|t| parse(&t))?;
-        self.placed.insert(name);
+        self.event.mark(name, true);
         Some(t)
     }
-}
-
-/// Every field not placed, by its DAS name, value as it arrived (moved, not copied).
-fn unplaced(fields: Map<String, Value>, placed: &BTreeSet<&'static str>) -> Map<String, Value> {
-    fields.into_iter().filter(|(k, _)| !placed.contains(k.as_str())).collect()
 }
 
 fn is_hostname(s: &str) -> bool {
@@ -81,7 +85,7 @@ fn is_hostname(s: &str) -> bool {
 }
 
 /// An address as `ip`, else `hostname`, else `name`.
-fn endpoint(host: Option<String>) -> Endpoint {
+fn endpoint(host: Option<Text<'_>>) -> Endpoint<'_> {
     match host {
         Some(h) if h.len() <= 40 && h.parse::<IpAddr>().is_ok() => Endpoint { ip: Some(h), ..Endpoint::default() },
         Some(h) if is_hostname(&h) => Endpoint { hostname: Some(h), ..Endpoint::default() },
@@ -90,43 +94,74 @@ fn endpoint(host: Option<String>) -> Endpoint {
     }
 }
 
-/// A deterministic id of the raw event: the same event yields the same uid on every retry.
-pub fn event_uid(ctx: &RecordContext, event: &ActivityEvent) -> String {
-    let mut h = Sha256::new();
-    for part in [ctx.cluster_id.as_deref(), ctx.instance_id.as_deref(), Some(ctx.resource_id.as_str())] {
-        h.update(part.unwrap_or("").as_bytes());
-        h.update([0]);
+/// Hashes what is written to it, a buffer at a time: many small writes cost more than a copy,
+/// and a large one goes to the hash directly.
+struct HashWriter {
+    hash: Sha256,
+    buf: Vec<u8>,
+}
+
+impl HashWriter {
+    const FLUSH: usize = 16 << 10;
+
+    fn flush(&mut self) {
+        self.hash.update(&self.buf);
+        self.buf.clear();
     }
-    // `Map` keeps keys sorted, so the serialization is canonical. It is written into a buffer
-    // reused by the thread and hashed in one call: hashing each of serde's small writes cost
-    // more than the copy.
-    CANONICAL.with_borrow_mut(|buf| {
-        buf.clear();
-        let _ = serde_json::to_writer(&mut *buf, &event.fields);
-        h.update(buf.as_slice());
-        if buf.capacity() > 1 << 20 {
-            *buf = Vec::new();
-        }
-    });
-    hex::encode(&h.finalize()[..16])
 }
 
 thread_local! {
     static CANONICAL: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Consumes the event: the fields left under `unmapped.das` move there instead of being copied.
-pub fn map(event: ActivityEvent, ctx: &RecordContext) -> Event {
-    let (mut ocsf, placed) = map_placed(&event, ctx);
-    ocsf.unmapped.insert("das".into(), Value::Object(unplaced(event.fields, &placed)));
-    ocsf
+/// A deterministic id of the raw event: the same event yields the same uid on every retry.
+/// SHA-256 over the record's ids and the event as `serde_json` writes a map of it (fields
+/// sorted, values in canonical form), first 16 bytes in hex.
+pub fn event_uid(ctx: &RecordContext, event: &RawEvent<'_>) -> String {
+    let mut h = Sha256::new();
+    for part in [ctx.cluster_id.as_deref(), ctx.instance_id.as_deref(), Some(ctx.resource_id.as_str())] {
+        h.update(part.unwrap_or("").as_bytes());
+        h.update([0]);
+    }
+    CANONICAL.with_borrow_mut(|buf| {
+        let mut w = HashWriter { hash: h, buf: std::mem::take(buf) };
+        w.buf.clear();
+        w.buf.push(b'{');
+        for (i, f) in event.fields().iter().enumerate() {
+            if i > 0 {
+                w.buf.push(b',');
+            }
+            crate::das::json::write_str(&mut w.buf, &f.name);
+            w.buf.push(b':');
+            if f.value.is_canonical() && f.value.as_str().len() >= HashWriter::FLUSH {
+                // A long value (a statement) is hashed where it lies, not copied.
+                w.flush();
+                w.hash.update(f.value.as_str().as_bytes());
+            } else if f.value.write_canonical(&mut w.buf).is_err() {
+                w.buf.extend_from_slice(b"null");
+            }
+            if w.buf.len() >= HashWriter::FLUSH {
+                w.flush();
+            }
+        }
+        w.buf.push(b'}');
+        w.flush();
+        let digest = w.hash.finalize();
+        // Keep the buffer for the next event, unless an odd value made it large.
+        if w.buf.capacity() <= 1 << 20 {
+            *buf = w.buf;
+        }
+        hex::encode(&digest[..16])
+    })
 }
 
-/// The OCSF event without `unmapped.das`, and the names of the fields it placed.
-fn map_placed(event: &ActivityEvent, ctx: &RecordContext) -> (Event, BTreeSet<&'static str>) {
-    let mut f = Fields { event, placed: BTreeSet::new() };
+/// Maps one event. The event's placed marks are set to the fields the OCSF attributes hold;
+/// `unmapped.das` is written from the others.
+pub fn map<'e>(event: &'e RawEvent<'e>, ctx: &'e RecordContext) -> Event<'e> {
+    event.reset_marks();
+    let f = Fields { event };
     let uid = event_uid(ctx, event);
-    let owner = ctx.cluster_id.clone().filter(|c| !c.is_empty()).unwrap_or_else(|| ctx.resource_id.clone());
+    let owner = ctx.cluster_id.as_deref().filter(|c| !c.is_empty()).unwrap_or(&ctx.resource_id);
 
     let class = f.peek("class");
     let is_aux = class.as_deref().is_some_and(|c| c.eq_ignore_ascii_case("AUX"));
@@ -152,11 +187,11 @@ fn map_placed(event: &ActivityEvent, ctx: &RecordContext) -> (Event, BTreeSet<&'
     };
 
     // Status and severity.
-    let exit_blank = matches!(event.get("exitCode"), Some(Value::String(s)) if s.is_empty());
+    let exit_blank = event.get("exitCode").is_some_and(|v| v.as_str() == "\"\"");
     let exit_code = f.take("exitCode");
     // `status_code` is the trimmed code: text it does not hold verbatim stays under `unmapped.das`.
     if exit_code.as_deref().is_some_and(|c| c.trim() != c) {
-        f.placed.remove("exitCode");
+        event.mark("exitCode", false);
     }
     let error = f.take("errorMessage");
     let codes = if f.peek("serverType").is_some_and(|t| t.eq_ignore_ascii_case("SQLSERVER")) {
@@ -174,7 +209,7 @@ fn map_placed(event: &ActivityEvent, ctx: &RecordContext) -> (Event, BTreeSet<&'
     let remote_host = f.take("remoteHost");
     let is_remote = remote_host.as_deref().map(|h| !matches!(h, "localhost" | "127.0.0.1" | "::1" | "[local]"));
     let user = user_name.clone().map(|name| {
-        let system = matches!(name.as_str(), "rdsadmin" | "rdsproxyadmin" | "rdsrepladmin" | "rdstopmgr");
+        let system = matches!(name.as_ref(), "rdsadmin" | "rdsproxyadmin" | "rdsrepladmin" | "rdstopmgr");
         User { name, type_id: if system { 3 } else { 1 }, type_caption: if system { "System" } else { "User" } }
     });
     let session = session_id.clone().map(|uid| Session { uid, is_remote });
@@ -182,7 +217,7 @@ fn map_placed(event: &ActivityEvent, ctx: &RecordContext) -> (Event, BTreeSet<&'
     let actor = if user.is_none() && session.is_none() && app_name.is_none() {
         // The schema needs one of them; say plainly that DAS gave none.
         Actor {
-            user: Some(User { name: "unknown".into(), type_id: 0, type_caption: "Unknown" }),
+            user: Some(User { name: Cow::Borrowed("unknown"), type_id: 0, type_caption: "Unknown" }),
             session: None,
             app_name,
         }
@@ -191,19 +226,19 @@ fn map_placed(event: &ActivityEvent, ctx: &RecordContext) -> (Event, BTreeSet<&'
     };
 
     // Where from, where to.
-    let mut src = endpoint(remote_host.clone());
+    let mut src = endpoint(remote_host);
     if let Some(port) = f.peek("remotePort").and_then(|p| p.parse::<u16>().ok()) {
-        if f.peek("remotePort") == Some(port.to_string()) {
-            f.placed.insert("remotePort");
+        if f.peek("remotePort").as_deref() == Some(port.to_string().as_str()) {
+            event.mark("remotePort", true);
         }
         src.port = Some(port);
     }
     if !src.is_identified() {
-        src.name = Some("unknown".into());
+        src.name = Some(Cow::Borrowed("unknown"));
     }
     let service = f.take("serviceName");
     let mut dst = endpoint(f.take("serverHost"));
-    dst.instance_uid = ctx.instance_id.clone().filter(|i| !i.is_empty());
+    dst.instance_uid = ctx.instance_id.as_deref().filter(|i| !i.is_empty());
     dst.svc_name = service.clone();
 
     // What on.
@@ -211,11 +246,9 @@ fn map_placed(event: &ActivityEvent, ctx: &RecordContext) -> (Event, BTreeSet<&'
     let database = Database {
         uid: match &db_name {
             Some(n) => format!("{owner}/{n}"),
-            None => owner.clone(),
+            None => owner.to_owned(),
         },
         name: db_name,
-        type_id: 1,
-        type_caption: "Relational",
     };
     let object_is_table =
         f.peek("objectType").is_some_and(|t| matches!(t.to_ascii_uppercase().as_str(), "TABLE" | "VIEW"));
@@ -226,7 +259,9 @@ fn map_placed(event: &ActivityEvent, ctx: &RecordContext) -> (Event, BTreeSet<&'
     } else {
         f.take("commandText").map(|query_string| QueryInfo {
             uid: match (&session_id, &statement) {
-                (Some(s), Some(st)) => format!("{s}:{st}:{}", f.peek("substatementId").unwrap_or_else(|| "1".into())),
+                (Some(s), Some(st)) => {
+                    format!("{s}:{st}:{}", f.peek("substatementId").as_deref().unwrap_or("1"))
+                }
                 _ => uid.clone(),
             },
             query_string,
@@ -253,26 +288,15 @@ fn map_placed(event: &ActivityEvent, ctx: &RecordContext) -> (Event, BTreeSet<&'
 
     let server_version = f.take("serverVersion");
     let message =
-        activity::message(&act, command.as_deref(), table.as_ref().map(|t| t.name.as_str()), user_name.as_deref());
-    let activity_name = act.name();
-    let mut unmapped = Map::new();
-    if let Some(c) = ctx.cluster_id.as_ref().filter(|c| !c.is_empty()) {
-        unmapped.insert("das_cluster_id".into(), Value::String(c.clone()));
-    }
+        activity::message(&act, command.as_deref(), table.as_ref().map(|t| t.name.as_ref()), user_name.as_deref());
 
-    let ocsf = Event {
-        category_uid: CATEGORY_UID,
-        category_name: "Application Activity",
-        class_uid: CLASS_UID,
-        class_name: "Datastore Activity",
+    Event {
         activity_id: act.id,
-        activity_name,
+        activity_name: act.name(),
         type_uid: CLASS_UID * 100 + u32::from(act.id),
         type_name: format!("Datastore Activity: {}", activity::caption(act.id)),
         severity_id,
-        severity: severity_caption(severity_id),
         status_id: result.status_id,
-        status: status_caption(result.status_id),
         status_code: result.status_code,
         status_detail: result.status_detail,
         time: time_ms,
@@ -287,31 +311,19 @@ fn map_placed(event: &ActivityEvent, ctx: &RecordContext) -> (Event, BTreeSet<&'
         type_id: if table.is_some() { 3 } else { 1 },
         type_caption: if table.is_some() { "Table" } else { "Database" },
         metadata: Metadata {
-            version: OCSF_VERSION,
-            profiles: ["cloud", "datetime"],
-            product: Product {
-                name: service.unwrap_or_else(|| "Amazon RDS".into()),
-                vendor_name: "AWS",
-                version: server_version,
-                feature: Feature { name: "Database Activity Streams" },
-            },
+            product: Product { name: service.unwrap_or(Cow::Borrowed("Amazon RDS")), version: server_version },
             correlation_uid: match (&session_id, &statement) {
                 (Some(s), Some(st)) => Some(format!("{owner}:{s}:{st}")),
                 _ => None,
             },
             uid,
             event_code: command,
-            log_name: ctx.stream.clone(),
-            log_provider: "Amazon Kinesis Data Streams",
-            log_version: ctx.version.clone(),
-            original_time: log_time.and_then(|_| event.get("logTime").and_then(scalar_string)).map(|t| t.into_owned()),
-            tenant_uid: ctx.account.clone(),
+            log_name: ctx.stream.as_deref(),
+            log_version: ctx.version.as_deref(),
+            original_time: log_time.and_then(|_| event.text("logTime")),
+            tenant_uid: ctx.account.as_deref(),
         },
-        cloud: Cloud {
-            provider: "AWS",
-            region: ctx.region.clone(),
-            account: ctx.account.clone().map(|uid| Account { uid, type_id: 10, type_caption: "AWS Account" }),
-        },
+        cloud: Cloud { region: ctx.region.as_deref(), account: ctx.account.as_deref() },
         actor,
         src_endpoint: src,
         dst_endpoint: if dst.is_identified() { Some(dst) } else { None },
@@ -319,7 +331,10 @@ fn map_placed(event: &ActivityEvent, ctx: &RecordContext) -> (Event, BTreeSet<&'
         table,
         query_info,
         observables,
-        unmapped,
-    };
-    (ocsf, f.placed)
+        unmapped: Unmapped {
+            das: event,
+            das_cluster_id: ctx.cluster_id.as_deref().filter(|c| !c.is_empty()),
+            redaction: None,
+        },
+    }
 }

@@ -6,7 +6,9 @@ pub mod filter;
 pub mod map;
 pub mod model;
 pub mod status;
+pub mod write;
 
 pub use filter::{Dropped, Filters};
 pub use map::{map, RecordContext};
 pub use model::Event;
+pub use write::write_event;

@@ -1,160 +1,107 @@
-//! Typed OCSF 1.3.0 Datastore Activity (class 6005) events, profiles
-//! `cloud` and `datetime`. Absent values are not serialized.
+//! Typed OCSF 1.3.0 Datastore Activity (class 6005) events, profiles `cloud` and `datetime`.
+//! The text fields borrow from the DAS event and its record where they can; `write.rs` writes
+//! an event as one JSON line, attributes in the order declared here, absent values left out.
 
-use serde::Serialize;
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+use crate::das::RawEvent;
 
 pub const OCSF_VERSION: &str = "1.3.0";
 pub const CLASS_UID: u32 = 6005;
 pub const CATEGORY_UID: u32 = 6;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Event {
-    pub category_uid: u32,
-    pub category_name: &'static str,
-    pub class_uid: u32,
-    pub class_name: &'static str,
+pub type Text<'e> = Cow<'e, str>;
+
+#[derive(Debug, Clone)]
+pub struct Event<'e> {
     pub activity_id: u8,
     pub activity_name: String,
     pub type_uid: u32,
     pub type_name: String,
     pub severity_id: u8,
-    pub severity: &'static str,
     pub status_id: u8,
-    pub status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_detail: Option<String>,
     pub time: i64,
     pub time_dt: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time_dt: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time_dt: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
     pub timezone_offset: i32,
     pub message: String,
     /// Datastore type: 1 Database, 3 Table.
     pub type_id: u8,
-    #[serde(rename = "type")]
     pub type_caption: &'static str,
-    pub metadata: Metadata,
-    pub cloud: Cloud,
-    pub actor: Actor,
-    pub src_endpoint: Endpoint,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dst_endpoint: Option<Endpoint>,
-    pub database: Database,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub table: Option<Table>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub query_info: Option<QueryInfo>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub observables: Vec<Observable>,
-    /// Every DAS field not placed in an OCSF attribute, under `das`, by its original name.
-    pub unmapped: Map<String, Value>,
+    pub metadata: Metadata<'e>,
+    pub cloud: Cloud<'e>,
+    pub actor: Actor<'e>,
+    pub src_endpoint: Endpoint<'e>,
+    pub dst_endpoint: Option<Endpoint<'e>>,
+    pub database: Database<'e>,
+    pub table: Option<Table<'e>>,
+    pub query_info: Option<QueryInfo<'e>>,
+    pub observables: Vec<Observable<'e>>,
+    pub unmapped: Unmapped<'e>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Metadata {
-    pub version: &'static str,
-    pub profiles: [&'static str; 2],
-    pub product: Product,
+#[derive(Debug, Clone)]
+pub struct Metadata<'e> {
+    pub product: Product<'e>,
     pub uid: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub correlation_uid: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub log_name: Option<String>,
-    pub log_provider: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub log_version: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub original_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tenant_uid: Option<String>,
+    pub event_code: Option<Text<'e>>,
+    pub log_name: Option<&'e str>,
+    pub log_version: Option<&'e str>,
+    pub original_time: Option<Text<'e>>,
+    pub tenant_uid: Option<&'e str>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Product {
-    pub name: String,
-    pub vendor_name: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    pub feature: Feature,
+#[derive(Debug, Clone)]
+pub struct Product<'e> {
+    pub name: Text<'e>,
+    pub version: Option<Text<'e>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Feature {
-    pub name: &'static str,
+#[derive(Debug, Clone)]
+pub struct Cloud<'e> {
+    pub region: Option<&'e str>,
+    /// The AWS account id.
+    pub account: Option<&'e str>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Cloud {
-    pub provider: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account: Option<Account>,
+#[derive(Debug, Clone)]
+pub struct Actor<'e> {
+    pub user: Option<User<'e>>,
+    pub session: Option<Session<'e>>,
+    pub app_name: Option<Text<'e>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Account {
-    pub uid: String,
+#[derive(Debug, Clone)]
+pub struct User<'e> {
+    pub name: Text<'e>,
     pub type_id: u8,
-    #[serde(rename = "type")]
     pub type_caption: &'static str,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Actor {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<User>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub session: Option<Session>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_name: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct User {
-    pub name: String,
-    pub type_id: u8,
-    #[serde(rename = "type")]
-    pub type_caption: &'static str,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Session {
-    pub uid: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+#[derive(Debug, Clone)]
+pub struct Session<'e> {
+    pub uid: Text<'e>,
     pub is_remote: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Endpoint {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ip: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hostname: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+#[derive(Debug, Clone, Default)]
+pub struct Endpoint<'e> {
+    pub ip: Option<Text<'e>>,
+    pub hostname: Option<Text<'e>>,
+    pub name: Option<Text<'e>>,
     pub port: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub instance_uid: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub svc_name: Option<String>,
+    pub instance_uid: Option<&'e str>,
+    pub svc_name: Option<Text<'e>>,
 }
 
-impl Endpoint {
+impl Endpoint<'_> {
     /// The schema wants at least one identifying attribute.
     pub fn is_identified(&self) -> bool {
         self.ip.is_some()
@@ -165,34 +112,39 @@ impl Endpoint {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Database {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+#[derive(Debug, Clone)]
+pub struct Database<'e> {
+    pub name: Option<Text<'e>>,
     pub uid: String,
-    pub type_id: u8,
-    #[serde(rename = "type")]
-    pub type_caption: &'static str,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Table {
-    pub name: String,
+#[derive(Debug, Clone)]
+pub struct Table<'e> {
+    pub name: Text<'e>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct QueryInfo {
+#[derive(Debug, Clone)]
+pub struct QueryInfo<'e> {
     pub uid: String,
-    pub query_string: String,
+    pub query_string: Text<'e>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Observable {
+#[derive(Debug, Clone)]
+pub struct Observable<'e> {
     pub name: &'static str,
     pub type_id: u8,
-    #[serde(rename = "type")]
     pub type_caption: &'static str,
-    pub value: String,
+    pub value: Text<'e>,
+}
+
+/// `unmapped`: every DAS field no attribute holds (`das`, by its DAS name, as it arrived), the
+/// record's cluster id, and what redaction did.
+#[derive(Debug, Clone)]
+pub struct Unmapped<'e> {
+    /// The event whose unplaced fields go under `das`.
+    pub das: &'e RawEvent<'e>,
+    pub das_cluster_id: Option<&'e str>,
+    pub redaction: Option<crate::redact::Redaction>,
 }
 
 /// Caption of an OCSF severity id.

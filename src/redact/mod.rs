@@ -8,10 +8,10 @@
 pub mod tokenizer;
 
 use hmac::{Hmac, Mac};
-use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::das::ActivityEvent;
+use crate::das::json::RawJson;
+use crate::das::RawEvent;
 pub use tokenizer::Dialect;
 use tokenizer::{tokens, Kind};
 
@@ -64,9 +64,10 @@ impl Redactor {
         hex::encode(mac.finalize().into_bytes())
     }
 
-    /// Redacts the event's `commandText` and `paramList` in place; returns the record of what
-    /// was done (for `unmapped.redaction`), or None when nothing was.
-    pub fn apply(&self, event: &mut ActivityEvent) -> Option<Value> {
+    /// Redacts the event's `commandText` (when it is a string) and `paramList` (when it is a
+    /// non-empty list) in place; returns the record of what was done (for `unmapped.redaction`),
+    /// or None when nothing was.
+    pub fn apply(&self, event: &mut RawEvent<'_>) -> Option<Redaction> {
         if self.mode == Mode::Off {
             return None;
         }
@@ -74,33 +75,46 @@ impl Redactor {
             Some(t) if t.eq_ignore_ascii_case("mysql") => Dialect::MySql,
             _ => Dialect::Postgres,
         };
-        let mut fields = Vec::new();
-        let mut record = json!({"mode": if self.mode == Mode::Full { "full" } else { "literals" }});
-        if let Some(Value::String(text)) = event.fields.get_mut("commandText") {
-            match self.mode {
-                Mode::Literals => *text = literals(text, dialect),
-                Mode::Full => {
-                    record["command_hmac"] = json!(self.hmac(text));
-                    text.clear();
-                }
-                Mode::Off => {}
+        let full = self.mode == Mode::Full;
+        let mut record =
+            Redaction { mode: if full { "full" } else { "literals" }, command_hmac: None, fields: Vec::new() };
+        let command = event.get("commandText").and_then(|v| v.str_value()).map(|text| {
+            if full {
+                record.command_hmac = Some(self.hmac(&text));
+                String::new()
+            } else {
+                literals(&text, dialect)
             }
-            fields.push("commandText");
+        });
+        if let Some(text) = command {
+            event.set("commandText", RawJson::string(&text));
+            record.fields.push("commandText");
         }
-        if let Some(Value::Array(params)) = event.fields.get_mut("paramList") {
-            if !params.is_empty() {
-                for p in params.iter_mut() {
-                    *p = json!("?");
-                }
-                fields.push("paramList");
+        let params = event
+            .get("paramList")
+            .filter(|v| v.is_array())
+            .map(|v| serde_json::from_str::<Vec<serde::de::IgnoredAny>>(v.as_str()).map_or(0, |items| items.len()));
+        if let Some(n) = params.filter(|&n| n > 0) {
+            let mut list = String::with_capacity(n * 4 + 2);
+            list.push('[');
+            for i in 0..n {
+                list.push_str(if i == 0 { "\"?\"" } else { ",\"?\"" });
             }
+            list.push(']');
+            event.set("paramList", RawJson(list.into()));
+            record.fields.push("paramList");
         }
-        if fields.is_empty() {
-            return None;
-        }
-        record["fields"] = json!(fields);
-        Some(record)
+        (!record.fields.is_empty()).then_some(record)
     }
+}
+
+/// What redaction did to one event: `unmapped.redaction` (`mode`, `fields`, and the
+/// `command_hmac` of the statement in full mode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redaction {
+    pub mode: &'static str,
+    pub command_hmac: Option<String>,
+    pub fields: Vec<&'static str>,
 }
 
 #[cfg(test)]
@@ -158,17 +172,18 @@ mod tests {
     #[test]
     fn full_mode_keeps_a_keyed_hash_and_params_are_redacted() {
         let r = Redactor::new(Mode::Full, b"k".to_vec());
-        let mut e = ActivityEvent {
-            fields: serde_json::from_value(json!({"commandText": "SELECT 1", "paramList": ["alice", 7]})).unwrap(),
-        };
+        let mut e = RawEvent::parse(r#"{"commandText":"SELECT 1","paramList":["alice",7]}"#).unwrap();
         let mut same = e.clone();
         let rec = r.apply(&mut e).unwrap();
         assert_eq!(rec, r.apply(&mut same).unwrap(), "identical statements correlate");
-        assert_eq!(e.fields["commandText"], "");
-        assert_eq!(e.fields["paramList"], json!(["?", "?"]));
-        assert_eq!(rec["mode"], "full");
-        assert_eq!(rec["command_hmac"].as_str().unwrap().len(), 64);
+        assert_eq!(e.get("commandText").unwrap().as_str(), r#""""#);
+        assert_eq!(e.get("paramList").unwrap().as_str(), r#"["?","?"]"#);
+        assert_eq!((rec.mode, rec.fields.as_slice()), ("full", &["commandText", "paramList"][..]));
+        assert_eq!(rec.command_hmac.as_deref().unwrap().len(), 64);
         assert!(!format!("{r:?}").contains('k') || format!("{r:?}").contains("<redacted>"));
+        // Only a string statement and a non-empty list are redacted.
+        let mut odd = RawEvent::parse(r#"{"commandText":42,"paramList":[]}"#).unwrap();
+        assert_eq!(r.apply(&mut odd), None);
     }
 
     /// Statements built from a skeleton without digits or the letters Q/Z, and literals made of

@@ -1,13 +1,23 @@
-//! The local sink: the partition layout of the S3 sink under a directory.
-//! Each object is written to a temporary name and renamed, so a reader
-//! never sees half a file and a retry replaces it whole.
+//! The local sink: the hive layout of the S3 sink under a directory, NDJSON. Lines are written
+//! as chunks come, into a temporary file per partition; `finish` renames each to its name after
+//! the first and last records it holds, so a reader never sees half a file and a retried batch
+//! replaces it whole. A record too large for one chunk gets files of its own, named after it
+//! alone, renamed when its last piece is written and removed if the batch ends before that.
 
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-use super::partition::{earliest_failure, partition};
-use super::{OutputBatch, Sink, SinkError};
+use super::partition::{hive_dir, object_key, path_safe};
+use super::{BatchInfo, Chunk, Delivery, Part, RecordMeta, Sink, SinkError, SinkWriter};
+
+/// Most partition files one batch keeps open; past it, the one written to longest ago is
+/// finished under its name, and a later event of its hour starts a new file.
+const MAX_OPEN: usize = 32;
 
 pub struct FileSink {
     root: PathBuf,
@@ -31,20 +41,141 @@ pub async fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tokio::fs::rename(&tmp, path).await
 }
 
+/// One partition file being written.
+struct Open {
+    dir: String,
+    tmp: PathBuf,
+    out: BufWriter<File>,
+    first: Arc<RecordMeta>,
+    last: Arc<RecordMeta>,
+    /// When it was last written to (a counter), to pick the file to finish early.
+    touched: u64,
+}
+
+impl Open {
+    fn create(root: &Path, dir: &str, shard: &str, first: &Arc<RecordMeta>, tag: &str) -> std::io::Result<Open> {
+        let tmp =
+            root.join(dir).join(format!("{}-{}{tag}.ndjson.tmp", path_safe(shard), path_safe(&first.sequence_number)));
+        std::fs::create_dir_all(root.join(dir))?;
+        let out = BufWriter::with_capacity(64 << 10, File::create(&tmp)?);
+        Ok(Open { dir: dir.to_owned(), tmp, out, first: first.clone(), last: first.clone(), touched: 0 })
+    }
+
+    /// Flushes and renames to the final name.
+    fn commit(self, root: &Path, shard: &str) -> Result<(), (usize, String)> {
+        let key = object_key(&self.dir, shard, &self.first.sequence_number, &self.last.sequence_number, "ndjson");
+        let fail = |e: std::io::Error| (self.first.index, format!("{key}: {e}"));
+        let file = self.out.into_inner().map_err(|e| e.into_error()).map_err(fail)?;
+        drop(file);
+        std::fs::rename(&self.tmp, root.join(&key)).map_err(fail)
+    }
+}
+
+struct FileWriter<'a> {
+    sink: &'a FileSink,
+    batch: BatchInfo,
+    open: BTreeMap<String, Open>,
+    /// The large record being written in pieces, and its own files.
+    large: Option<BTreeMap<String, Open>>,
+    tick: u64,
+    delivery: Delivery,
+}
+
 impl Sink for FileSink {
     fn name(&self) -> &'static str {
         "file"
     }
 
-    fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<Vec<super::RejectedEvent>, SinkError>> {
-        Box::pin(async move {
-            let mut failures = Vec::new();
-            for part in partition(batch, &self.prefix, "ndjson") {
-                if let Err(e) = write_atomic(&self.root.join(&part.key), &part.ndjson()).await {
-                    failures.push((part.first_record, format!("{}: {e}", part.key)));
+    fn open<'a>(&'a self, batch: &BatchInfo) -> Box<dyn SinkWriter + 'a> {
+        Box::new(FileWriter {
+            sink: self,
+            batch: batch.clone(),
+            open: BTreeMap::new(),
+            large: None,
+            tick: 0,
+            delivery: Delivery::default(),
+        })
+    }
+}
+
+impl FileWriter<'_> {
+    fn write(&mut self, chunk: &Chunk) -> Result<(), SinkError> {
+        let root = &self.sink.root;
+        let shard = &self.batch.shard_id;
+        for rec in &chunk.records {
+            let fail = |first: usize, e: std::io::Error| SinkError::new("file", first, e.to_string());
+            let (files, tag) = match rec.part {
+                Part::Whole => (&mut self.open, ""),
+                Part::Piece { first, .. } => {
+                    if first {
+                        self.large = Some(BTreeMap::new());
+                    }
+                    (self.large.get_or_insert_with(BTreeMap::new), "-large")
+                }
+            };
+            self.tick += 1;
+            for line in rec.lines() {
+                let dir = hive_dir(&self.sink.prefix, line.time_ms);
+                if !files.contains_key(&dir) {
+                    let f = Open::create(root, &dir, shard, &rec.meta, tag).map_err(|e| fail(rec.meta.index, e))?;
+                    files.insert(dir.clone(), f);
+                }
+                let Some(f) = files.get_mut(&dir) else { continue };
+                f.last = rec.meta.clone();
+                f.touched = self.tick;
+                if let Err(e) = f.out.write_all(line.bytes).and_then(|()| f.out.write_all(b"\n")) {
+                    // A file with a torn line is never renamed: its records are reported.
+                    let first = f.first.index;
+                    if let Some(f) = files.remove(&dir) {
+                        drop(f.out);
+                        let _ = std::fs::remove_file(&f.tmp);
+                    }
+                    return Err(fail(first, e));
                 }
             }
-            earliest_failure("file", failures).map_or(Ok(Vec::new()), Err)
+            if let Part::Piece { last: true, .. } = rec.part {
+                for (_, f) in std::mem::take(&mut self.large).unwrap_or_default() {
+                    f.commit(root, shard).map_err(|(i, d)| SinkError::new("file", i, d))?;
+                }
+            }
+            // Too many partitions open: finish the one written to longest ago.
+            while self.open.len() > MAX_OPEN {
+                let Some(dir) = self.open.iter().min_by_key(|(_, f)| f.touched).map(|(d, _)| d.clone()) else { break };
+                if let Some(f) = self.open.remove(&dir) {
+                    f.commit(root, shard).map_err(|(i, d)| SinkError::new("file", i, d))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SinkWriter for FileWriter<'_> {
+    fn append<'a>(&'a mut self, chunk: &'a Chunk) -> BoxFuture<'a, Result<(), SinkError>> {
+        Box::pin(async move {
+            let result = crate::parallel::blocking(|| self.write(chunk));
+            if let Err(e) = &result {
+                self.delivery.fail(e.clone());
+            }
+            result
+        })
+    }
+
+    fn finish(&mut self) -> BoxFuture<'_, Delivery> {
+        Box::pin(async move {
+            crate::parallel::blocking(|| {
+                // A large record cut off in its middle: its own files go, it is reported.
+                for (_, f) in std::mem::take(&mut self.large).unwrap_or_default() {
+                    drop(f.out);
+                    let _ = std::fs::remove_file(&f.tmp);
+                }
+                for (_, f) in std::mem::take(&mut self.open) {
+                    if let Err((first, detail)) = f.commit(&self.sink.root, &self.batch.shard_id) {
+                        self.delivery.fail(SinkError::new("file", first, detail));
+                    }
+                }
+            });
+            std::mem::take(&mut self.delivery)
         })
     }
 }

@@ -1,8 +1,8 @@
-//! Delivery. A `Sink` takes one batch of encoded events (NDJSON lines with
-//! their event time) and either takes all of it or says from which record on
-//! it did not. The fan-out runs every configured sink concurrently.
+//! Delivery. A batch reaches a sink as a stream of bounded chunks: the sink `open`s a writer
+//! for the batch, the pipeline `append`s chunks as they are decoded (the writer sends, writes
+//! or compresses as they fill), and `finish` makes durable what it took and says from which
+//! record on, if any, it did not. The fan-out runs every configured sink on the same chunks.
 
-pub mod batching;
 pub mod fanout;
 pub mod file;
 pub mod hec;
@@ -13,24 +13,29 @@ pub mod s3;
 pub mod stdout;
 pub mod webhook;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::future::BoxFuture;
 
 pub use fanout::Fanout;
 
-/// One output event: its serialized line (no trailing newline) and the
-/// event time that places it in a partition.
+/// What every writer of one batch knows from the start.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EncodedEvent {
-    pub time_ms: i64,
-    /// A slice of its record's one output buffer: no allocation per event, cheap to share.
-    pub line: bytes::Bytes,
+pub struct BatchInfo {
+    pub shard_id: String,
+    /// The batch's last record: objects that must be named before their last record is known
+    /// (multipart uploads) carry it.
+    pub last_sequence_number: String,
+    /// Every sink must have answered by then (retries included).
+    pub deadline: Instant,
 }
 
-/// The events of one Kinesis record.
+/// One record of the batch, as the sinks see it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct OutputRecord {
+pub struct RecordMeta {
+    /// Index in the batch (Kinesis order).
+    pub index: usize,
     pub sequence_number: String,
     /// The stream the record came from (HEC `source` by default).
     pub stream: Option<String>,
@@ -39,48 +44,111 @@ pub struct OutputRecord {
     /// Region and account of the stream (from its ARN): the Security Lake partition.
     pub region: Option<String>,
     pub account: Option<String>,
-    pub events: Vec<EncodedEvent>,
 }
 
-/// What the handler hands to the sinks: records in Kinesis order, one shard,
-/// and the instant by which every sink must have answered (retries included).
+/// Where lines stand within their record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Every line of the record.
+    Whole,
+    /// A record larger than one chunk comes in pieces, each a chunk of its own. A sink that
+    /// can keep such a record in objects of its own commits them at `last`, and drops them when
+    /// the batch finishes before it (the pipeline stopped in the middle of the record).
+    Piece { first: bool, last: bool },
+}
+
+/// Lines of one record: back to back in `buf` (no newline), each ending at `ends[i].1`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutputBatch {
-    pub shard_id: String,
-    pub records: Vec<OutputRecord>,
-    pub deadline: Instant,
+pub struct RecordLines {
+    pub meta: Arc<RecordMeta>,
+    pub part: Part,
+    /// Index within the record of the first line here.
+    pub first_event: usize,
+    pub buf: bytes::Bytes,
+    /// (event time in epoch ms, end of the line in `buf`).
+    pub ends: Vec<(i64, u32)>,
 }
 
-impl OutputBatch {
-    pub fn event_count(&self) -> usize {
-        self.records.iter().map(|r| r.events.len()).sum()
+/// One line: the index of its event in its record, its time, its bytes.
+pub struct Line<'a> {
+    pub event: usize,
+    pub time_ms: i64,
+    pub bytes: &'a [u8],
+}
+
+impl RecordLines {
+    pub fn lines(&self) -> impl Iterator<Item = Line<'_>> {
+        let mut start = 0;
+        self.ends.iter().enumerate().map(move |(i, &(time_ms, end))| {
+            let bytes = &self.buf[start..end as usize];
+            start = end as usize;
+            Line { event: self.first_event + i, time_ms, bytes }
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
     }
 }
 
-/// A sink did not take the records from `first_undelivered` (an index into
-/// `OutputBatch::records`) on, after its own retries. Events it refused for
-/// good before failing travel with the error, so they still reach the quarantine.
+/// The unit of delivery: whole records in order, or one piece of one large record.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Chunk {
+    pub records: Vec<RecordLines>,
+}
+
+impl Chunk {
+    pub fn bytes(&self) -> usize {
+        self.records.iter().map(|r| r.buf.len()).sum()
+    }
+
+    pub fn events(&self) -> usize {
+        self.records.iter().map(RecordLines::len).sum()
+    }
+}
+
+/// A sink did not take the records from `first_undelivered` (an index into the batch) on,
+/// after its own retries.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("sink {sink} failed from record {first_undelivered}: {detail}")]
 pub struct SinkError {
     pub sink: &'static str,
     pub first_undelivered: usize,
     pub detail: String,
-    pub rejected: Vec<RejectedEvent>,
 }
 
 impl SinkError {
     pub fn new(sink: &'static str, first_undelivered: usize, detail: impl Into<String>) -> SinkError {
-        SinkError { sink, first_undelivered, detail: detail.into(), rejected: Vec::new() }
+        SinkError { sink, first_undelivered, detail: detail.into() }
     }
 }
 
-/// One event a receiver refused for good (e.g. HEC `invalid-event-number`):
-/// it goes to the quarantine, the rest of the batch goes on.
+/// What a writer did with its batch: the events it refused for good (they go to the quarantine,
+/// the rest of the batch goes on), and the earliest failure, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Delivery {
+    pub rejected: Vec<RejectedEvent>,
+    pub failed: Option<SinkError>,
+}
+
+impl Delivery {
+    /// Keeps the earlier of two failures.
+    pub fn fail(&mut self, e: SinkError) {
+        if self.failed.as_ref().is_none_or(|f| e.first_undelivered < f.first_undelivered) {
+            self.failed = Some(e);
+        }
+    }
+}
+
+/// One event a receiver refused for good (e.g. HEC `invalid-event-number`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RejectedEvent {
     pub sink: &'static str,
-    /// Index into `OutputBatch::records`.
+    /// Index of its record in the batch.
     pub record: usize,
     /// Index of the event within its record.
     pub event: usize,
@@ -134,7 +202,14 @@ pub trait Sink: Send + Sync {
     fn counters(&self) -> Option<&SinkCounters> {
         None
     }
-    /// Takes the whole batch (returning the events it refused for good), or
-    /// says from which record on it did not.
-    fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<Vec<RejectedEvent>, SinkError>>;
+    /// A writer for one batch.
+    fn open<'a>(&'a self, batch: &BatchInfo) -> Box<dyn SinkWriter + 'a>;
+}
+
+pub trait SinkWriter: Send {
+    /// Takes a chunk: sends, writes or compresses what fills, keeps the rest for later. After
+    /// an error nothing more is appended; `finish` still runs and reports it.
+    fn append<'a>(&'a mut self, chunk: &'a Chunk) -> BoxFuture<'a, Result<(), SinkError>>;
+    /// Sends what is left and makes durable what was taken, by the batch's deadline.
+    fn finish(&mut self) -> BoxFuture<'_, Delivery>;
 }

@@ -1,29 +1,50 @@
-//! Prints every event as one NDJSON line on standard output.
+//! Prints every event as one NDJSON line on standard output, as chunks come.
 
 use std::io::Write;
 
 use futures::future::BoxFuture;
 
-use super::{OutputBatch, Sink, SinkError};
+use super::{BatchInfo, Chunk, Delivery, Sink, SinkError, SinkWriter};
 
 pub struct StdoutSink;
+
+struct StdoutWriter {
+    delivery: Delivery,
+}
 
 impl Sink for StdoutSink {
     fn name(&self) -> &'static str {
         "stdout"
     }
 
-    fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<Vec<super::RejectedEvent>, SinkError>> {
+    fn open<'a>(&'a self, _batch: &BatchInfo) -> Box<dyn SinkWriter + 'a> {
+        Box::new(StdoutWriter { delivery: Delivery::default() })
+    }
+}
+
+impl SinkWriter for StdoutWriter {
+    fn append<'a>(&'a mut self, chunk: &'a Chunk) -> BoxFuture<'a, Result<(), SinkError>> {
         Box::pin(async move {
             let mut out = std::io::stdout().lock();
-            for (i, record) in batch.records.iter().enumerate() {
-                for event in &record.events {
-                    let written = out.write_all(&event.line).and_then(|_| out.write_all(b"\n"));
-                    written.map_err(|e| SinkError::new("stdout", i, e.to_string()))?;
+            for rec in &chunk.records {
+                for line in rec.lines() {
+                    if let Err(e) = out.write_all(line.bytes).and_then(|_| out.write_all(b"\n")) {
+                        let e = SinkError::new("stdout", rec.meta.index, e.to_string());
+                        self.delivery.fail(e.clone());
+                        return Err(e);
+                    }
                 }
             }
-            out.flush().map_err(|e| SinkError::new("stdout", 0, e.to_string()))?;
-            Ok(Vec::new())
+            Ok(())
+        })
+    }
+
+    fn finish(&mut self) -> BoxFuture<'_, Delivery> {
+        Box::pin(async move {
+            if let Err(e) = std::io::stdout().flush() {
+                self.delivery.fail(SinkError::new("stdout", 0, e.to_string()));
+            }
+            std::mem::take(&mut self.delivery)
         })
     }
 }

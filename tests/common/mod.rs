@@ -35,6 +35,7 @@ pub fn shared_vectors() -> Option<PathBuf> {
 pub mod fault_proxy;
 pub mod moto;
 pub mod ocsf;
+pub mod oracle;
 pub mod receiver;
 
 /// Runs `das-forwarder invoke` with exactly `env` (plus PATH) and returns

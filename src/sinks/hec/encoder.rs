@@ -1,19 +1,26 @@
-//! HEC event envelopes and their batching: `{"time": <epoch seconds>,
-//! "host", "source", "sourcetype", "index", "event": <OCSF event>}`,
-//! concatenated, batches capped by bytes and by events.
+//! HEC event envelopes: `{"time": <epoch seconds>, "host", "source", "sourcetype", "index",
+//! "event": <OCSF event>}`, concatenated into request bodies.
 
 use serde::Serialize;
 
 use super::config::HecConfig;
-use crate::sinks::OutputBatch;
 
-/// One envelope and the record (index into the batch) it came from.
+/// One envelope, and the event it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
+    /// Index of the event's record in the batch.
     pub record: usize,
-    pub bytes: Vec<u8>,
     /// Index of the event within its record (to quarantine it if HEC refuses it).
     pub event: usize,
+    pub bytes: Vec<u8>,
+    /// Where the OCSF line starts in `bytes` (it ends one byte before the end).
+    pub line_start: usize,
+}
+
+impl Envelope {
+    pub fn line(&self) -> &[u8] {
+        &self.bytes[self.line_start..self.bytes.len() - 1]
+    }
 }
 
 #[derive(Serialize)]
@@ -28,8 +35,14 @@ struct Meta<'a> {
     index: Option<&'a str>,
 }
 
-/// Builds one envelope around an already serialized event.
-pub fn envelope(config: &HecConfig, time_ms: i64, host: Option<&str>, source: Option<&str>, event: &[u8]) -> Vec<u8> {
+/// Builds one envelope around an already serialized event; also where the event starts in it.
+pub fn envelope(
+    config: &HecConfig,
+    time_ms: i64,
+    host: Option<&str>,
+    source: Option<&str>,
+    event: &[u8],
+) -> (Vec<u8>, usize) {
     let meta = Meta {
         time: time_ms as f64 / 1000.0,
         host,
@@ -40,26 +53,15 @@ pub fn envelope(config: &HecConfig, time_ms: i64, host: Option<&str>, source: Op
     // Serializing this struct cannot fail; the result always ends with `}`.
     let mut out = serde_json::to_vec(&meta).unwrap_or_else(|_| b"{}".to_vec());
     out.pop();
+    out.reserve(event.len() + 10);
     if out.len() > 1 {
         out.push(b',');
     }
     out.extend_from_slice(b"\"event\":");
+    let start = out.len();
     out.extend_from_slice(event);
     out.push(b'}');
-    out
-}
-
-/// Every event of the batch as an envelope, in order.
-pub fn envelopes(config: &HecConfig, batch: &OutputBatch) -> Vec<Envelope> {
-    let mut out = Vec::with_capacity(batch.event_count());
-    for (i, record) in batch.records.iter().enumerate() {
-        for (n, event) in record.events.iter().enumerate() {
-            let bytes =
-                envelope(config, event.time_ms, record.instance_id.as_deref(), record.stream.as_deref(), &event.line);
-            out.push(Envelope { record: i, bytes, event: n });
-        }
-    }
-    out
+    (out, start)
 }
 
 #[cfg(test)]
@@ -85,7 +87,9 @@ mod tests {
 
     #[test]
     fn envelope_shape() {
-        let e = envelope(&config(), 1_558_658_389_940, Some("db-1"), Some("aws-rds-das-cluster-1"), br#"{"a":1}"#);
+        let (e, start) =
+            envelope(&config(), 1_558_658_389_940, Some("db-1"), Some("aws-rds-das-cluster-1"), br#"{"a":1}"#);
+        assert_eq!(&e[start..e.len() - 1], br#"{"a":1}"#);
         let v: serde_json::Value = serde_json::from_slice(&e).unwrap();
         assert_eq!(v["time"], 1_558_658_389.94);
         assert_eq!(v["host"], "db-1");

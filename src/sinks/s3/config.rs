@@ -71,6 +71,9 @@ pub struct S3Config {
     pub layout: Layout,
     /// zstd level of Parquet objects (1-22).
     pub zstd_level: i32,
+    /// The most the sink holds in memory for one batch: compressed bytes waiting for their PUT
+    /// or part, and Parquet row groups being gathered (half of `BATCH_MEMORY_MB`).
+    pub buffer_bytes: usize,
 }
 
 impl S3Config {
@@ -86,6 +89,7 @@ impl S3Config {
             format: Format::Ndjson,
             layout: Layout::Hive,
             zstd_level: 3,
+            buffer_bytes: 16 << 20,
         }
     }
 

@@ -1,5 +1,6 @@
 //! The webhook sink: `POST $WEBHOOK_URL` with NDJSON (`application/x-ndjson`),
-//! signed as Standard Webhooks do, with the retry policy of the HEC sink.
+//! signed as Standard Webhooks do, with the retry policy of the HEC sink; a
+//! request goes out as soon as its body is full.
 
 pub mod config;
 pub mod sign;
@@ -12,9 +13,8 @@ use tracing::error;
 
 pub use config::{WebhookConfig, WebhookSecret};
 
-use super::batching::chunks;
 use super::retry::{classify, Action, Backoff};
-use super::{OutputBatch, RejectedEvent, Sink, SinkError};
+use super::{BatchInfo, Chunk, Delivery, Sink, SinkError, SinkWriter};
 
 pub struct WebhookSink {
     client: reqwest::Client,
@@ -59,47 +59,97 @@ impl WebhookSink {
         }
     }
 
-    async fn send(&self, batch: &OutputBatch) -> Result<Vec<RejectedEvent>, SinkError> {
-        let events: Vec<(usize, &[u8])> = batch
-            .records
-            .iter()
-            .enumerate()
-            .flat_map(|(i, r)| r.events.iter().map(move |e| (i, &e.line[..])))
-            .collect();
-        let sizes: Vec<usize> = events.iter().map(|(_, l)| l.len() + 1).collect();
-        for range in chunks(&sizes, self.config.max_batch_bytes, self.config.max_batch_events) {
-            let first = events[range.start].0;
-            let mut body = Vec::with_capacity(sizes[range.clone()].iter().sum());
-            for (_, line) in &events[range] {
-                body.extend_from_slice(line);
-                body.push(b'\n');
+    /// Sends one body (retries with the same id and a fresh signature); the failure names `first`.
+    async fn send(&self, body: &[u8], first: usize, deadline: Instant) -> Result<(), SinkError> {
+        let id = sign::message_id(body);
+        let mut attempt = 0;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let fail = |detail: String| SinkError::new("webhook", first, detail);
+            if left.is_zero() {
+                return Err(fail("deadline reached".into()));
             }
-            let id = sign::message_id(&body);
-            let mut attempt = 0;
-            loop {
-                let left = batch.deadline.saturating_duration_since(Instant::now());
-                let fail = |detail: String| SinkError::new("webhook", first, detail);
-                if left.is_zero() {
-                    return Err(fail("deadline reached".into()));
+            self.counters.request(body.len());
+            let (status, retry_after, err) = self.post(body, &id, self.config.timeout.min(left)).await;
+            match classify(status, retry_after.as_deref()) {
+                Action::Done => return Ok(()),
+                Action::Retry(after) => {
+                    if !self.backoff.pause("webhook", status, &mut attempt, after, deadline, &self.counters).await {
+                        return Err(fail(format!("retries exhausted: HTTP {status:?} {err}")));
+                    }
                 }
-                self.counters.request(body.len());
-                let (status, retry_after, err) = self.post(&body, &id, self.config.timeout.min(left)).await;
-                match classify(status, retry_after.as_deref()) {
-                    Action::Done => break,
-                    Action::Retry(after) => {
-                        let (deadline, counters) = (batch.deadline, &self.counters);
-                        if !self.backoff.pause("webhook", status, &mut attempt, after, deadline, counters).await {
-                            return Err(fail(format!("retries exhausted: HTTP {status:?} {err}")));
-                        }
-                    }
-                    Action::GiveUp => {
-                        error!(sink = "webhook", status = ?status, "webhook receiver refused the request");
-                        return Err(fail(format!("refused: HTTP {status:?}")));
-                    }
+                Action::GiveUp => {
+                    error!(sink = "webhook", status = ?status, "webhook receiver refused the request");
+                    return Err(fail(format!("refused: HTTP {status:?}")));
                 }
             }
         }
-        Ok(Vec::new())
+    }
+}
+
+/// One batch's requests: NDJSON lines gather into a body until it is full, then go out.
+struct WebhookWriter<'a> {
+    sink: &'a WebhookSink,
+    deadline: Instant,
+    body: Vec<u8>,
+    events: usize,
+    /// The record of the body's first line.
+    first: usize,
+    delivery: Delivery,
+}
+
+impl WebhookWriter<'_> {
+    async fn flush(&mut self) -> Result<(), SinkError> {
+        if self.events == 0 {
+            return Ok(());
+        }
+        let body = std::mem::take(&mut self.body);
+        self.events = 0;
+        self.sink.send(&body, self.first, self.deadline).await
+    }
+
+    async fn take(&mut self, chunk: &Chunk) -> Result<(), SinkError> {
+        let config = &self.sink.config;
+        for rec in &chunk.records {
+            for line in rec.lines() {
+                let size = line.bytes.len() + 1;
+                // A body holds at most max_batch_bytes and max_batch_events; a larger line goes alone.
+                let full = self.body.len() + size > config.max_batch_bytes || self.events >= config.max_batch_events;
+                if self.events > 0 && full {
+                    self.flush().await?;
+                }
+                if self.events == 0 {
+                    self.first = rec.meta.index;
+                }
+                self.body.extend_from_slice(line.bytes);
+                self.body.push(b'\n');
+                self.events += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SinkWriter for WebhookWriter<'_> {
+    fn append<'a>(&'a mut self, chunk: &'a Chunk) -> BoxFuture<'a, Result<(), SinkError>> {
+        Box::pin(async move {
+            let result = self.take(chunk).await;
+            if let Err(e) = &result {
+                self.delivery.fail(e.clone());
+            }
+            result
+        })
+    }
+
+    fn finish(&mut self) -> BoxFuture<'_, Delivery> {
+        Box::pin(async move {
+            if self.delivery.failed.is_none() {
+                if let Err(e) = self.flush().await {
+                    self.delivery.fail(e);
+                }
+            }
+            std::mem::take(&mut self.delivery)
+        })
     }
 }
 
@@ -112,7 +162,14 @@ impl Sink for WebhookSink {
         Some(&self.counters)
     }
 
-    fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<Vec<RejectedEvent>, SinkError>> {
-        Box::pin(self.send(batch))
+    fn open<'a>(&'a self, batch: &BatchInfo) -> Box<dyn SinkWriter + 'a> {
+        Box::new(WebhookWriter {
+            sink: self,
+            deadline: batch.deadline,
+            body: Vec::new(),
+            events: 0,
+            first: 0,
+            delivery: Delivery::default(),
+        })
     }
 }

@@ -1,0 +1,258 @@
+//! One activity event, parsed borrowing from the inflated payload: its fields as the JSON text
+//! they arrived in ([`RawJson`]), sorted by name, with tolerant typed reads. Nothing is dropped
+//! and nothing is copied: a field the mapping does not place is written out under
+//! `unmapped.das` from the same bytes.
+//!
+//! The field set differs per engine and the types drift (numbers that arrive as strings,
+//! strings that arrive as numbers, nulls, `""`), so reads are tolerant; a duplicated name keeps
+//! its last value, as a JSON object read into a map does.
+
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::json::{write_str, RawJson, StrictError};
+
+/// One field: its name, its value, and whether the OCSF mapping placed it in an attribute.
+#[derive(Debug, Clone)]
+pub struct Field<'a> {
+    pub name: Cow<'a, str>,
+    pub value: RawJson<'a>,
+    placed: Cell<bool>,
+}
+
+/// An activity event, fields sorted by name and unique.
+#[derive(Debug, Clone, Default)]
+pub struct RawEvent<'a> {
+    fields: Vec<Field<'a>>,
+}
+
+/// Why an element of `databaseActivityEventList` is not an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventError {
+    /// Not a JSON object.
+    NotObject,
+    /// Not valid JSON; the detail names the category and the position, never the text.
+    NotJson(String),
+}
+
+impl From<StrictError> for EventError {
+    fn from(e: StrictError) -> EventError {
+        EventError::NotJson(e.0)
+    }
+}
+
+/// A field name, borrowed unless it holds escapes.
+struct Name<'a>(Cow<'a, str>);
+
+impl<'de> de::Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+struct Fields;
+
+impl<'de> DeserializeSeed<'de> for Fields {
+    type Value = Vec<Field<'de>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Fields {
+    type Value = Vec<Field<'de>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an event object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(32));
+        while let Some(Name(name)) = map.next_key()? {
+            let raw: &'de RawValue = map.next_value()?;
+            fields.push(Field { name, value: RawJson::borrowed(raw.get()), placed: Cell::new(false) });
+        }
+        Ok(fields)
+    }
+}
+
+impl<'a> RawEvent<'a> {
+    /// Parses one element of the event list (`text` is its whole JSON text).
+    pub fn parse(text: &'a str) -> Result<RawEvent<'a>, EventError> {
+        if !text.trim_start().starts_with('{') {
+            return Err(EventError::NotObject);
+        }
+        let mut de = serde_json::Deserializer::from_str(text);
+        let mut fields = Fields.deserialize(&mut de).and_then(|f| de.end().map(|()| f)).map_err(|e| {
+            // Only the category and position: the message could quote statement text.
+            EventError::NotJson(format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()))
+        })?;
+        // What a `Value` parse refuses and a raw skip does not (lone surrogates, huge numbers).
+        for f in &fields {
+            f.value.check_strict()?;
+        }
+        // Sorted by name, the last of a duplicated name kept (stable sort, then keep the last).
+        fields.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut unique: Vec<Field<'a>> = Vec::with_capacity(fields.len());
+        for f in fields {
+            match unique.last_mut() {
+                Some(last) if last.name == f.name => *last = f,
+                _ => unique.push(f),
+            }
+        }
+        Ok(RawEvent { fields: unique })
+    }
+
+    /// An event of the given fields (tests and tools).
+    pub fn from_fields(fields: impl IntoIterator<Item = (Cow<'a, str>, RawJson<'a>)>) -> RawEvent<'a> {
+        let mut fields: Vec<Field<'a>> =
+            fields.into_iter().map(|(name, value)| Field { name, value, placed: Cell::new(false) }).collect();
+        fields.sort_by(|a, b| a.name.cmp(&b.name));
+        fields.dedup_by(|later, earlier| {
+            if later.name == earlier.name {
+                std::mem::swap(later, earlier);
+                true
+            } else {
+                false
+            }
+        });
+        RawEvent { fields }
+    }
+
+    fn field(&self, name: &str) -> Option<&Field<'a>> {
+        self.fields.binary_search_by(|f| f.name.as_ref().cmp(name)).ok().map(|i| &self.fields[i])
+    }
+
+    pub fn fields(&self) -> &[Field<'a>] {
+        &self.fields
+    }
+
+    pub fn get(&self, name: &str) -> Option<&RawJson<'a>> {
+        self.field(name).map(|f| &f.value)
+    }
+
+    /// The field as text (numbers rendered), `None` when absent, null or empty.
+    pub fn text(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.get(name).and_then(RawJson::text)
+    }
+
+    /// The field as an integer whether it arrived as a number or a numeric string.
+    pub fn integer(&self, name: &str) -> Option<i64> {
+        self.get(name).and_then(RawJson::integer)
+    }
+
+    pub fn is_heartbeat(&self) -> bool {
+        self.get("type").and_then(RawJson::str_value).is_some_and(|t| t.eq_ignore_ascii_case("heartbeat"))
+    }
+
+    /// Replaces the value of an existing field (redaction); false when there is none.
+    pub fn set(&mut self, name: &str, value: RawJson<'a>) -> bool {
+        match self.fields.binary_search_by(|f| f.name.as_ref().cmp(name)) {
+            Ok(i) => {
+                self.fields[i].value = value;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Marks a field as placed in an OCSF attribute (or not, when `placed` is false).
+    pub fn mark(&self, name: &str, placed: bool) {
+        if let Some(f) = self.field(name) {
+            f.placed.set(placed);
+        }
+    }
+
+    /// The fields no OCSF attribute holds, in name order.
+    pub fn unplaced(&self) -> impl Iterator<Item = &Field<'a>> {
+        self.fields.iter().filter(|f| !f.placed.get())
+    }
+
+    /// Clears every placed mark.
+    pub fn reset_marks(&self) {
+        for f in &self.fields {
+            f.placed.set(false);
+        }
+    }
+
+    /// The event as `serde_json` writes a map of it: `{"name":value,…}`, names sorted.
+    pub fn write_canonical(&self, out: &mut Vec<u8>) {
+        write_object(out, self.fields.iter());
+    }
+}
+
+/// `{"name":value,…}` of the given fields (already in name order), values in canonical form.
+pub fn write_object<'f, 'a: 'f>(out: &mut Vec<u8>, fields: impl Iterator<Item = &'f Field<'a>>) {
+    out.push(b'{');
+    for (i, f) in fields.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, &f.name);
+        out.push(b':');
+        // Checked when the event was parsed; a value set later is canonical by construction.
+        if f.value.write_canonical(out).is_err() {
+            out.extend_from_slice(b"null");
+        }
+    }
+    out.push(b'}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tolerant_fields_sorted_unique_and_borrowed() {
+        let text = r#"{"type":"record","pid":"123","sessionId":42,"exitCode":"","rowCount":null,
+            "newField":[1, 2],"pid":"124","na\u006de":"x"}"#;
+        let e = RawEvent::parse(text).unwrap();
+        let names: Vec<&str> = e.fields().iter().map(|f| f.name.as_ref()).collect();
+        assert_eq!(names, ["exitCode", "name", "newField", "pid", "rowCount", "sessionId", "type"]);
+        assert_eq!(e.integer("pid"), Some(124), "the last of a duplicated name wins");
+        assert_eq!(e.text("sessionId").as_deref(), Some("42"));
+        assert_eq!(e.text("exitCode"), None);
+        assert_eq!(e.integer("rowCount"), None);
+        assert!(matches!(e.get("type").unwrap().0, Cow::Borrowed(_)));
+        let mut out = Vec::new();
+        e.write_canonical(&mut out);
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(out, serde_json::to_vec(&v).unwrap());
+        assert!(!e.is_heartbeat());
+        assert!(RawEvent::parse(r#"{"type":"HeartBeat"}"#).unwrap().is_heartbeat());
+    }
+
+    #[test]
+    fn what_is_not_an_event() {
+        assert_eq!(RawEvent::parse("[1]").unwrap_err(), EventError::NotObject);
+        assert!(matches!(RawEvent::parse(r#"{"a":}"#), Err(EventError::NotJson(_))));
+        assert!(matches!(RawEvent::parse(r#"{"a":"\ud800"}"#), Err(EventError::NotJson(_))));
+        assert!(matches!(RawEvent::parse(r#"{"a":1} x"#), Err(EventError::NotJson(_))));
+        assert!(matches!(RawEvent::parse(r#"{"\ud800":1}"#), Err(EventError::NotJson(_))));
+    }
+
+    #[test]
+    fn marks_and_redaction() {
+        let mut e = RawEvent::parse(r#"{"a":1,"b":"x","c":true}"#).unwrap();
+        e.mark("b", true);
+        assert_eq!(e.unplaced().map(|f| f.name.as_ref()).collect::<Vec<_>>(), ["a", "c"]);
+        assert!(e.set("b", RawJson::string("y\n")));
+        assert!(!e.set("zz", RawJson::string("y")));
+        assert_eq!(e.text("b").as_deref(), Some("y\n"));
+    }
+}

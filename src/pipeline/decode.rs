@@ -1,0 +1,295 @@
+//! Stage 2, pure CPU: one record's ESDK message to OCSF lines. Decrypt (the message is at most a
+//! Kinesis record, 1 MiB), then read the gzip stream event by event: each event is filtered,
+//! redacted, mapped and written as one line straight into the record's output buffer.
+//!
+//! A record is read once when its lines fit one piece (`piece_bytes`): the read checks the whole
+//! record as it goes and the lines are kept only if it is good. A record whose lines outgrow a
+//! piece is read twice: the first read only checks it (and learns its ids), the second writes
+//! its lines piece by piece, each handed on as soon as it is full. No record is ever held whole.
+
+use std::sync::Arc;
+
+use crate::das::activity::{read_record, ReadLimits, RecordIds, Visit};
+use crate::das::inflate::Inflater;
+use crate::das::resource::StreamSource;
+use crate::das::RawEvent;
+use crate::error::Failure;
+use crate::esdk::{self, RawAesKeyring};
+use crate::ocsf::{map, write_event, Dropped, Filters, RecordContext};
+
+use super::fates::Counts;
+use super::lookup::Keyed;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_inflated_bytes: usize,
+    pub max_events_per_record: usize,
+    /// Largest ESDK frame accepted (`MAX_FRAME_LENGTH`); DAS writes 4096-byte frames.
+    pub max_frame_length: u32,
+    /// Largest event (`MAX_EVENT_BYTES`).
+    pub max_event_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_inflated_bytes: 64 << 20,
+            max_events_per_record: 100_000,
+            max_frame_length: 1 << 20,
+            max_event_bytes: 16 << 20,
+        }
+    }
+}
+
+/// Lines back to back (no newline), each ending at `ends[i].1`, with its event time.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Lines {
+    pub buf: Vec<u8>,
+    pub ends: Vec<(i64, u32)>,
+}
+
+impl Lines {
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
+/// One record to decode.
+pub struct Job {
+    pub index: usize,
+    pub keyed: Keyed,
+    pub source: Arc<StreamSource>,
+    pub arrival_ms: i64,
+}
+
+/// What decoding a record gives, besides its lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    pub counts: Counts,
+    pub instance_id: Option<String>,
+}
+
+/// Where the lines of a record go.
+pub trait Output {
+    /// The whole record in one piece, or why it failed for good.
+    fn done(&self, index: usize, result: Result<(Decoded, Lines), Failure>);
+    /// Waits until the record may stream its pieces (every earlier record is taken); false
+    /// when the batch stopped.
+    fn stream(&self, index: usize) -> bool;
+    /// One piece; `end` with the last. False when the batch stopped.
+    fn piece(&self, index: usize, lines: Lines, first_event: usize, end: Option<Decoded>) -> bool;
+    /// The batch stopped: stop reading.
+    fn stopped(&self) -> bool;
+}
+
+/// The ESDK message's compressed payload, after the frame-length limit.
+fn decrypt(keyed: &Keyed, limits: Limits) -> Result<zeroize::Zeroizing<Vec<u8>>, Failure> {
+    let frame_length = esdk::header::parse(&keyed.message)?.frame_length;
+    if frame_length > limits.max_frame_length {
+        return Err(Failure::Permanent {
+            code: "limits.frame_too_large",
+            detail: format!("frame length {frame_length} is over MAX_FRAME_LENGTH ({})", limits.max_frame_length),
+        });
+    }
+    let compressed = esdk::decrypt(&keyed.message, &RawAesKeyring::das(keyed.key.bytes()))?;
+    Ok(zeroize::Zeroizing::new(compressed))
+}
+
+/// Writes the events it is given as lines.
+struct Encoder<'a, O: Output> {
+    ctx: RecordContext,
+    filters: &'a Filters,
+    counts: Counts,
+    lines: Lines,
+    piece_bytes: usize,
+    /// The first read: ids come from the record as read; past a piece the lines are dropped.
+    first_read: bool,
+    overflow: bool,
+    /// The second read: full pieces go here.
+    out: Option<(&'a O, usize)>,
+    /// Lines handed on before the current ones.
+    emitted: usize,
+    stopped: bool,
+}
+
+impl<O: Output> Encoder<'_, O> {
+    fn encode(&mut self, mut event: RawEvent<'_>) {
+        match self.filters.check(&event) {
+            Some(Dropped::User) => self.counts.filtered.users += 1,
+            Some(Dropped::Command) => self.counts.filtered.commands += 1,
+            Some(Dropped::Database) => self.counts.filtered.databases += 1,
+            Some(Dropped::Time) => self.counts.filtered.time += 1,
+            None => {
+                let redaction = self.filters.redaction.apply(&mut event);
+                let mut ocsf = map(&event, &self.ctx);
+                ocsf.unmapped.redaction = redaction;
+                write_event(&mut self.lines.buf, &ocsf);
+                self.lines.ends.push((ocsf.time, self.lines.buf.len() as u32));
+                self.counts.events += 1;
+            }
+        }
+    }
+}
+
+impl<O: Output> Visit for Encoder<'_, O> {
+    fn begin(&mut self, ids: &RecordIds) {
+        if self.first_read {
+            self.ctx.cluster_id = ids.cluster_id.clone();
+            self.ctx.instance_id = ids.instance_id.clone();
+        }
+    }
+
+    fn event(&mut self, event: RawEvent<'_>) -> bool {
+        self.encode(event);
+        if self.lines.buf.len() < self.piece_bytes {
+            return true;
+        }
+        match self.out {
+            None => {
+                // Too large for one piece: the second read will stream it.
+                self.overflow = true;
+                self.lines = Lines::default();
+                false
+            }
+            Some((out, index)) => {
+                let lines = std::mem::take(&mut self.lines);
+                let n = lines.ends.len();
+                if !out.piece(index, lines, self.emitted, None) {
+                    self.stopped = true;
+                    return false;
+                }
+                self.emitted += n;
+                true
+            }
+        }
+    }
+
+    fn aborted(&self) -> bool {
+        self.stopped || self.out.is_some_and(|(o, _)| o.stopped())
+    }
+}
+
+/// Decodes one record and hands its lines to `out`.
+pub fn decode<O: Output>(job: Job, limits: Limits, filters: &Filters, piece_bytes: usize, out: &O) {
+    let Job { index, keyed, source, arrival_ms } = job;
+    let compressed = match decrypt(&keyed, limits) {
+        Ok(c) => c,
+        Err(f) => return out.done(index, Err(f)),
+    };
+    let read_limits = ReadLimits { max_events: limits.max_events_per_record, max_event_bytes: limits.max_event_bytes };
+    let ctx = RecordContext {
+        resource_id: keyed.resource.as_str().to_owned(),
+        cluster_id: None,
+        instance_id: None,
+        version: Some(keyed.version.clone()),
+        region: source.region.clone(),
+        account: source.account.clone(),
+        stream: source.stream.clone(),
+        arrival_ms,
+    };
+    let read = |enc: &mut dyn Visit| {
+        let src = Inflater::new(&compressed, limits.max_inflated_bytes).map_err(Failure::from)?;
+        read_record(src, read_limits, enc).map_err(Failure::from)
+    };
+    let mut first: Encoder<'_, O> = Encoder {
+        ctx,
+        filters,
+        counts: Counts::default(),
+        lines: Lines::default(),
+        piece_bytes,
+        first_read: true,
+        overflow: false,
+        out: None,
+        emitted: 0,
+        stopped: false,
+    };
+    let info = match read(&mut first) {
+        Ok(info) => info,
+        Err(f) => return out.done(index, Err(f)),
+    };
+    first.counts.heartbeats = info.heartbeats;
+    let decoded = Decoded { counts: first.counts, instance_id: info.ids.instance_id.clone() };
+    if !first.overflow && !info.ids_after_list {
+        return out.done(index, Ok((decoded, first.lines)));
+    }
+    // Read again, streaming the pieces, with the ids the whole record holds.
+    if !out.stream(index) {
+        return;
+    }
+    let mut ctx = first.ctx;
+    ctx.cluster_id = info.ids.cluster_id.clone();
+    ctx.instance_id = info.ids.instance_id.clone();
+    let mut second = Encoder {
+        ctx,
+        filters,
+        counts: Counts::default(),
+        lines: Lines::default(),
+        piece_bytes,
+        first_read: false,
+        overflow: false,
+        out: Some((out, index)),
+        emitted: 0,
+        stopped: false,
+    };
+    match read(&mut second) {
+        Ok(info) => {
+            second.counts.heartbeats = info.heartbeats;
+            let decoded = Decoded { counts: second.counts, instance_id: info.ids.instance_id };
+            out.piece(index, second.lines, second.emitted, Some(decoded));
+        }
+        Err(_) if out.stopped() => {}
+        // Impossible (the same bytes read fine once); the consumer reports the record.
+        Err(f) => out.done(index, Err(f)),
+    }
+}
+
+/// An `Output` for a record read whole in memory: no pieces.
+struct Whole;
+
+impl Output for Whole {
+    fn done(&self, _: usize, _: Result<(Decoded, Lines), Failure>) {}
+    fn stream(&self, _: usize) -> bool {
+        false
+    }
+    fn piece(&self, _: usize, _: Lines, _: usize, _: Option<Decoded>) -> bool {
+        false
+    }
+    fn stopped(&self) -> bool {
+        false
+    }
+}
+
+/// The lines of a whole inflated record, for tests, tools and benches: what `decode` writes for
+/// it, in one piece. `ctx` gives everything but the ids, which come from the record.
+pub fn encode_json(
+    json: &[u8],
+    ctx: RecordContext,
+    filters: &Filters,
+    limits: Limits,
+) -> Result<(Decoded, Lines), Failure> {
+    let read_limits = ReadLimits { max_events: limits.max_events_per_record, max_event_bytes: limits.max_event_bytes };
+    let mut enc: Encoder<'_, Whole> = Encoder {
+        ctx,
+        filters,
+        counts: Counts::default(),
+        lines: Lines::default(),
+        piece_bytes: usize::MAX,
+        first_read: true,
+        overflow: false,
+        out: None,
+        emitted: 0,
+        stopped: false,
+    };
+    let info = read_record(json, read_limits, &mut enc)?;
+    if info.ids_after_list {
+        // Read again with the ids the whole record holds.
+        enc.ctx.cluster_id = info.ids.cluster_id.clone();
+        enc.ctx.instance_id = info.ids.instance_id.clone();
+        enc.first_read = false;
+        enc.counts = Counts::default();
+        enc.lines = Lines::default();
+        read_record(json, read_limits, &mut enc)?;
+    }
+    enc.counts.heartbeats = info.heartbeats;
+    Ok((Decoded { counts: enc.counts, instance_id: info.ids.instance_id }, enc.lines))
+}

@@ -1,0 +1,436 @@
+//! One Kinesis batch through bounded stages, in data-flow order:
+//!
+//! 1. `lookup`: envelopes and wrapping keys (the KMS calls, concurrent, cached);
+//! 2. `decode` on the `workers` threads: decrypt, inflate and read each record event by event,
+//!    writing OCSF lines; outputs come back in record order, bounded by the memory budget;
+//! 3. `deliver` (here): lines gather into chunks of about `chunk_bytes`, each appended to every
+//!    sink while the threads decode the next; permanent failures go to the quarantine with the
+//!    chunk they fall in; the sinks finish by the deadline;
+//! 4. `fates`: each record's fate, the cut, the summary and the response.
+//!
+//! The deadline bounds every stage: from `deadline - FLUSH_RESERVE_MS` on nothing new is taken,
+//! what was taken is finished, and the records not done are reported (the cut), so the
+//! invocation answers in time and the shard moves on.
+
+pub mod decode;
+pub mod fates;
+pub mod lookup;
+pub mod workers;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
+use aws_lambda_events::event::streams::KinesisEventResponse;
+use tracing::{error, info, warn};
+
+use crate::config::Config;
+use crate::das::resource::{parse_stream_arn, StreamSource};
+use crate::error::Failure;
+use crate::keys::DataKeyCache;
+use crate::ocsf::Filters;
+use crate::sinks::fanout::FanoutWriter;
+use crate::sinks::quarantine::{QuarantineEntry, QuarantineStore};
+use crate::sinks::{BatchInfo, Chunk, Fanout, Part, RecordLines, RecordMeta, RejectedEvent};
+use decode::{Decoded, Job, Limits, Lines};
+use fates::{Fate, Fates, Summary};
+use workers::{Outcome, Workers};
+
+/// How the memory budget of a batch (`BATCH_MEMORY_MB`) is shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub total: usize,
+}
+
+impl Budget {
+    /// A chunk: the lines appended to the sinks at a time (one is filled while one is delivered).
+    pub fn chunk_bytes(&self) -> usize {
+        (self.total / 8).max(64 << 10)
+    }
+    /// Outputs decoded ahead of the delivery.
+    pub fn ahead_bytes(&self) -> usize {
+        self.total / 4
+    }
+    /// The sinks' own buffers (the S3 sink's compressed objects and row groups).
+    pub fn sink_bytes(&self) -> usize {
+        self.total / 2
+    }
+}
+
+/// The parts of the forwarder a batch runs through.
+pub struct Stages<'a> {
+    pub config: &'a Config,
+    pub filters: &'a Arc<Filters>,
+    pub keys: &'a DataKeyCache,
+    pub sinks: &'a Fanout,
+    pub quarantine: &'a dyn QuarantineStore,
+}
+
+fn shard_of(record: &KinesisEventRecord) -> String {
+    record
+        .event_id
+        .as_deref()
+        .and_then(|id| id.split_once(':'))
+        .map(|(shard, _)| shard.to_owned())
+        .unwrap_or_else(|| "shardId-unknown".to_owned())
+}
+
+fn arrival_ms(record: &KinesisEventRecord) -> i64 {
+    record.kinesis.approximate_arrival_timestamp.0.timestamp_millis()
+}
+
+/// The quarantine entry of a record (and of one event a sink refused, with `event`).
+fn quarantine_entry(
+    record: &KinesisEventRecord,
+    reason: &'static str,
+    detail: &str,
+    event: Option<&RejectedEvent>,
+) -> QuarantineEntry {
+    QuarantineEntry {
+        reason,
+        detail: detail.to_owned(),
+        event_source_arn: record.event_source_arn.clone(),
+        event_id: record.event_id.clone(),
+        aws_region: record.aws_region.clone(),
+        shard_id: shard_of(record),
+        sequence_number: record.kinesis.sequence_number.clone(),
+        partition_key: record.kinesis.partition_key.clone(),
+        approximate_arrival_timestamp: arrival_ms(record) as f64 / 1000.0,
+        data: QuarantineEntry::encode_data(&record.kinesis.data.0),
+        sink: event.map(|r| r.sink),
+        // The line is our own serialization; should it not parse back, keep it as a string.
+        event: event.map(|r| {
+            serde_json::from_slice(&r.line)
+                .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&r.line).into_owned()))
+        }),
+        event_index: event.map(|r| r.event),
+        forwarder_version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+/// The stream of each record, its ARN parsed once per distinct ARN.
+fn sources(records: &[KinesisEventRecord]) -> Vec<Arc<StreamSource>> {
+    let mut last: Option<(Option<&str>, Arc<StreamSource>)> = None;
+    records
+        .iter()
+        .map(|r| {
+            let arn = r.event_source_arn.as_deref();
+            match &last {
+                Some((a, s)) if *a == arn => s.clone(),
+                _ => {
+                    let s = Arc::new(arn.map(parse_stream_arn).unwrap_or_default());
+                    last = Some((arn, s.clone()));
+                    s
+                }
+            }
+        })
+        .collect()
+}
+
+/// The delivery: chunks to the sinks, failures to the quarantine, and the fates.
+struct Delivery<'a, 'b> {
+    records: &'a [KinesisEventRecord],
+    sources: Vec<Arc<StreamSource>>,
+    writer: FanoutWriter<'b>,
+    quarantine: &'b dyn QuarantineStore,
+    fates: Fates,
+    cut_reason: Option<String>,
+    chunk: Chunk,
+    /// Quarantine entries of the records in `chunk` (and before it, not yet written).
+    entries: Vec<(usize, QuarantineEntry)>,
+    /// Records not yet handed to the sinks (or quarantined) start here.
+    handed: usize,
+    chunk_bytes: usize,
+    stop_at: Instant,
+    deadline: Instant,
+    chunks: usize,
+}
+
+impl Delivery<'_, '_> {
+    fn cut(&mut self, record: usize, why: String) {
+        if record < self.fates.cut() {
+            self.fates.cut_at(record);
+            self.cut_reason = Some(why);
+        }
+    }
+
+    fn meta(&self, index: usize, decoded: Option<&Decoded>) -> Arc<RecordMeta> {
+        let source = &self.sources[index];
+        Arc::new(RecordMeta {
+            index,
+            sequence_number: self.records[index].kinesis.sequence_number.clone(),
+            stream: source.stream.clone(),
+            instance_id: decoded.and_then(|d| d.instance_id.clone()),
+            region: source.region.clone(),
+            account: source.account.clone(),
+        })
+    }
+
+    /// Appends the gathered chunk to every sink and writes the gathered quarantine entries;
+    /// false when the batch must stop (deadline, a sink or the quarantine failed).
+    async fn flush(&mut self, next: usize) -> bool {
+        let chunk = std::mem::take(&mut self.chunk);
+        let entries = std::mem::take(&mut self.entries);
+        let first = entries.first().map(|(i, _)| *i).into_iter().chain(chunk.records.first().map(|r| r.meta.index));
+        let first = first.min().unwrap_or(next);
+        if chunk.records.is_empty() && entries.is_empty() {
+            self.handed = next;
+            return true;
+        }
+        if Instant::now() >= self.stop_at {
+            self.cut(first, "deadline: stopped before delivering the rest".into());
+            return false;
+        }
+        let (index, list): (Vec<usize>, Vec<QuarantineEntry>) = entries.into_iter().unzip();
+        for entry in &list {
+            warn!(reason = entry.reason, detail = %entry.detail, sequence_number = %entry.sequence_number, "record quarantined");
+        }
+        let quarantined = async {
+            let until = tokio::time::Instant::from_std(self.deadline);
+            match tokio::time::timeout_at(until, self.quarantine.put(&list)).await {
+                Ok(r) => r,
+                Err(_) => Err((0, "deadline reached".into())),
+            }
+        };
+        let appended = async {
+            if chunk.records.is_empty() {
+                None
+            } else {
+                self.writer.append(&chunk).await
+            }
+        };
+        let (appended, quarantined) = futures::join!(appended, quarantined);
+        let mut ok = true;
+        if let Err((k, cause)) = quarantined {
+            error!(%cause, sequence_number = %list[k].sequence_number, "quarantine write failed; reporting from this record");
+            self.cut(index[k], format!("quarantine: {cause}"));
+            ok = false;
+        }
+        if let Some(e) = appended {
+            error!(sink = e.sink, detail = %e.detail, "sink failed; reporting from its first undelivered record");
+            self.cut(e.first_undelivered, e.to_string());
+            ok = false;
+        }
+        self.chunks += usize::from(!chunk.records.is_empty());
+        self.handed = next;
+        ok
+    }
+
+    /// Takes one outcome of record `index`; false when the batch must stop.
+    async fn take(&mut self, index: usize, outcome: Outcome) -> bool {
+        match outcome {
+            Outcome::Done(Ok((decoded, lines))) => {
+                self.fates.set(index, Fate::Decoded(decoded.counts));
+                if !lines.is_empty() {
+                    let meta = self.meta(index, Some(&decoded));
+                    self.chunk.records.push(record_lines(meta, Part::Whole, 0, lines));
+                }
+            }
+            Outcome::Done(Err(Failure::Permanent { code, detail })) => {
+                self.fates.set(index, Fate::Quarantined(code));
+                self.entries.push((index, quarantine_entry(&self.records[index], code, &detail, None)));
+            }
+            Outcome::Done(Err(Failure::Transient(cause))) => {
+                // What came before it is delivered; it and what follows are reported.
+                self.flush(index).await;
+                self.cut(index, cause);
+                return false;
+            }
+            Outcome::Piece { lines, first_event, end } => {
+                let first = first_event == 0 && self.handed <= index;
+                if first && !self.flush(index).await {
+                    return false;
+                }
+                if let Some(d) = &end {
+                    self.fates.set(index, Fate::Decoded(d.counts));
+                }
+                let meta = self.meta(index, end.as_ref());
+                let part = Part::Piece { first, last: end.is_some() };
+                self.chunk.records.push(record_lines(meta, part, first_event, lines));
+                let next = if end.is_some() { index + 1 } else { index };
+                return self.flush(next).await;
+            }
+        }
+        if self.chunk.bytes() >= self.chunk_bytes {
+            return self.flush(index + 1).await;
+        }
+        true
+    }
+}
+
+fn record_lines(meta: Arc<RecordMeta>, part: Part, first_event: usize, lines: Lines) -> RecordLines {
+    RecordLines { meta, part, first_event, buf: bytes::Bytes::from(lines.buf), ends: lines.ends }
+}
+
+/// Runs one batch; every stage gives up in time for the invocation to answer by `deadline`.
+pub async fn run(stages: &Stages<'_>, event: &KinesisEvent, deadline: Instant) -> (KinesisEventResponse, Summary) {
+    let config = stages.config;
+    let records = &event.records;
+    let before = stages.keys.stats();
+    let stop_at = deadline.checked_sub(config.flush_reserve).unwrap_or(deadline).max(Instant::now());
+    let resource_override = config.resource_id.as_deref();
+    let mut summary = Summary::default();
+
+    // 1. Envelopes and wrapping keys.
+    let keyed = lookup::lookup_all(records, resource_override, stages.keys, config.decrypt_concurrency, stop_at).await;
+    let looked_up = keyed.len();
+    let transient = keyed.iter().position(|k| matches!(k, Err(Failure::Transient(_))));
+    let mut fates = Fates::new(records.len());
+    let mut cut_reason = None;
+    if let Some(i) = transient {
+        if let Some(Err(failure)) = keyed.get(i) {
+            error!(sequence_number = %records[i].kinesis.sequence_number, cause = %failure, "record could not be decoded now; reporting it for retry");
+            cut_reason = Some(failure.to_string());
+        }
+        fates.cut_at(i);
+    } else if looked_up < records.len() {
+        cut_reason = Some("deadline: key lookups not finished".into());
+        fates.cut_at(looked_up);
+    }
+    let sources = sources(records);
+
+    // 2. Decode threads on the records before the cut.
+    let jobs: Vec<Result<Job, (usize, Failure)>> = keyed
+        .into_iter()
+        .take(fates.cut())
+        .enumerate()
+        .map(|(index, k)| match k {
+            Ok(keyed) => {
+                Ok(Job { index, keyed, source: sources[index].clone(), arrival_ms: arrival_ms(&records[index]) })
+            }
+            Err(f) => Err((index, f)),
+        })
+        .collect();
+    let budget = Budget { total: config.batch_memory };
+    let limits = Limits {
+        max_inflated_bytes: config.max_inflated_bytes,
+        max_events_per_record: config.max_events_per_record,
+        max_frame_length: config.max_frame_length,
+        max_event_bytes: config.max_event_bytes,
+    };
+    let to_decode = jobs.len();
+    let workers = Workers::start(
+        jobs,
+        0,
+        config.decode_threads,
+        limits,
+        stages.filters.clone(),
+        budget.chunk_bytes(),
+        budget.ahead_bytes(),
+    );
+
+    // 3. Delivery, chunk by chunk, while the threads decode ahead.
+    let batch = BatchInfo {
+        shard_id: records.first().map(shard_of).unwrap_or_default(),
+        last_sequence_number: records.last().map(|r| r.kinesis.sequence_number.clone()).unwrap_or_default(),
+        deadline,
+    };
+    let mut d = Delivery {
+        records,
+        sources,
+        writer: stages.sinks.open(&batch),
+        quarantine: stages.quarantine,
+        fates,
+        cut_reason,
+        chunk: Chunk::default(),
+        entries: Vec::new(),
+        handed: 0,
+        chunk_bytes: budget.chunk_bytes(),
+        stop_at,
+        deadline,
+        chunks: 0,
+    };
+    let until = tokio::time::Instant::from_std(stop_at);
+    loop {
+        let next = tokio::select! {
+            next = workers.handoff.next() => next,
+            () = tokio::time::sleep_until(until) => {
+                let at = d.handed;
+                d.cut(at, "deadline: stopped before decoding the rest".into());
+                break;
+            }
+        };
+        let Some((index, outcome)) = next else {
+            if d.handed < to_decode {
+                d.flush(to_decode).await;
+            }
+            break;
+        };
+        if !d.take(index, outcome).await {
+            break;
+        }
+    }
+    workers.stop();
+    let last = d.fates.cut().min(to_decode);
+    if d.handed < last && d.fates.cut() > d.handed {
+        // Outcomes taken but not yet flushed when the loop stopped early are not delivered.
+        let at = d.handed;
+        d.cut(at, "stopped before delivering the rest".into());
+    }
+
+    // 4. The sinks finish; refused events go to the quarantine.
+    let Delivery { writer, mut fates, mut cut_reason, chunks, .. } = d;
+    let done = writer.finish().await;
+    for e in &done.errors {
+        error!(sink = e.sink, detail = %e.detail, "sink failed; reporting from its first undelivered record");
+    }
+    if let Some(e) = done.errors.first() {
+        if e.first_undelivered < fates.cut() {
+            fates.cut_at(e.first_undelivered);
+            cut_reason = Some(e.to_string());
+        }
+    }
+    let rejected: Vec<(usize, QuarantineEntry)> = done
+        .rejected
+        .iter()
+        .filter(|r| r.record < fates.cut())
+        .map(|r| (r.record, quarantine_entry(&records[r.record], r.reason, &r.detail, Some(r))))
+        .collect();
+    summary.rejected_events = rejected.len();
+    let (r_index, r_entries): (Vec<usize>, Vec<QuarantineEntry>) = rejected.into_iter().unzip();
+    let until = tokio::time::Instant::from_std(deadline);
+    let written = match tokio::time::timeout_at(until, stages.quarantine.put(&r_entries)).await {
+        Ok(r) => r,
+        Err(_) => Err((0, "deadline reached".into())),
+    };
+    if let Err((k, cause)) = written {
+        error!(%cause, "quarantine write of refused events failed; reporting from their record");
+        if r_index[k] < fates.cut() {
+            fates.cut_at(r_index[k]);
+            cut_reason = Some(format!("quarantine: {cause}"));
+        }
+    }
+
+    // 5. The fates, folded.
+    let stats = stages.keys.stats().since(&before);
+    summary.key_provider_calls = stats.provider_calls;
+    summary.cache_hits = stats.cache_hits;
+    summary.cache_misses = stats.cache_misses;
+    summary.sink_errors = done.errors.iter().map(|e| e.to_string()).collect();
+    summary.resource_id = records
+        .first()
+        .and_then(|r| crate::das::resource::resource_id(r.event_source_arn.as_deref(), resource_override).ok())
+        .map(|r| r.as_str().to_owned());
+    summary.sinks = done.stats.into_iter().collect();
+    summary.chunks = chunks;
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let age = |arrival: i64| u64::try_from(now_ms - arrival).unwrap_or(0);
+    summary.iterator_age_ms = records.last().map(|r| age(arrival_ms(r)));
+    summary.oldest_record_age_ms = records.iter().map(arrival_ms).min().map(age);
+    fates.fold(records, &mut summary);
+    summary.cut_reason = if summary.reported > 0 { cut_reason } else { None };
+    let response = fates.response(records);
+    info!(
+        records = summary.records,
+        delivered = summary.delivered,
+        quarantined = summary.quarantined,
+        reported = summary.reported,
+        events = summary.events,
+        heartbeats = summary.heartbeats,
+        chunks = summary.chunks,
+        key_provider_calls = summary.key_provider_calls,
+        cache_hits = summary.cache_hits,
+        "batch done"
+    );
+    (response, summary)
+}

@@ -1,0 +1,215 @@
+//! The decode threads and the ordered, bounded hand-off from them to the delivery.
+//!
+//! Records are taken in order, one at a time per thread (`DECODE_THREADS`), and their outputs
+//! are given back in record order. Memory is bounded: a record done ahead of the one being
+//! delivered waits while the outputs held exceed the budget (the record being waited for never
+//! waits, so this cannot deadlock), and a record that streams its pieces does so only once
+//! every earlier record is taken, at most two pieces ahead.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+use super::decode::{decode, Decoded, Job, Limits, Lines, Output};
+use crate::error::Failure;
+use crate::ocsf::Filters;
+
+/// What the delivery receives for a record.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The whole record in one piece, or why it failed for good.
+    Done(Result<(Decoded, Lines), Failure>),
+    /// One piece of a large record; the last carries `end`.
+    Piece { lines: Lines, first_event: usize, end: Option<Decoded> },
+}
+
+impl Outcome {
+    fn bytes(&self) -> usize {
+        match self {
+            Outcome::Done(Ok((_, lines))) | Outcome::Piece { lines, .. } => lines.buf.capacity(),
+            Outcome::Done(Err(_)) => 0,
+        }
+    }
+
+    /// True when nothing more of its record follows.
+    fn ends_record(&self) -> bool {
+        !matches!(self, Outcome::Piece { end: None, .. })
+    }
+}
+
+struct State {
+    /// The record the delivery waits for.
+    head: usize,
+    /// Records past the last one decoded.
+    end: usize,
+    ready: BTreeMap<usize, VecDeque<Outcome>>,
+    /// Bytes of the outcomes in `ready`.
+    held: usize,
+    closed: bool,
+}
+
+/// The hand-off between the decode threads and the delivery.
+pub struct Handoff {
+    state: Mutex<State>,
+    /// Decode threads wait here (budget, their turn to stream, room for a piece).
+    workers: Condvar,
+    /// The delivery waits here.
+    delivery: tokio::sync::Notify,
+    budget: usize,
+}
+
+impl Handoff {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A decode thread that panicked cannot leave the state half-written: keep going.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn wait<'a>(&self, guard: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        self.workers.wait(guard).unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn push(&self, mut s: MutexGuard<'_, State>, index: usize, outcome: Outcome) {
+        s.held += outcome.bytes();
+        s.ready.entry(index).or_default().push_back(outcome);
+        drop(s);
+        self.delivery.notify_one();
+    }
+
+    /// The next outcome of the record being waited for, in record order; `None` once every
+    /// record is given.
+    pub async fn next(&self) -> Option<(usize, Outcome)> {
+        loop {
+            let notified = self.delivery.notified();
+            {
+                let mut s = self.lock();
+                let head = s.head;
+                if head >= s.end || s.closed {
+                    return None;
+                }
+                if let Some(outcome) = s.ready.get_mut(&head).and_then(VecDeque::pop_front) {
+                    s.held -= outcome.bytes();
+                    if outcome.ends_record() {
+                        s.ready.remove(&head);
+                        s.head += 1;
+                    }
+                    drop(s);
+                    self.workers.notify_all();
+                    return Some((head, outcome));
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Stops the decode threads: what they hold is dropped.
+    pub fn close(&self) {
+        let mut s = self.lock();
+        s.closed = true;
+        s.ready.clear();
+        s.held = 0;
+        drop(s);
+        self.workers.notify_all();
+    }
+}
+
+impl Output for Handoff {
+    fn done(&self, index: usize, result: Result<(Decoded, Lines), Failure>) {
+        let outcome = Outcome::Done(result);
+        let mut s = self.lock();
+        while !s.closed && index != s.head && s.held > 0 && s.held + outcome.bytes() > self.budget {
+            s = self.wait(s);
+        }
+        if !s.closed {
+            self.push(s, index, outcome);
+        }
+    }
+
+    fn stream(&self, index: usize) -> bool {
+        let mut s = self.lock();
+        while !s.closed && index != s.head {
+            s = self.wait(s);
+        }
+        !s.closed
+    }
+
+    fn piece(&self, index: usize, lines: Lines, first_event: usize, end: Option<Decoded>) -> bool {
+        let mut s = self.lock();
+        while !s.closed && s.ready.get(&index).is_some_and(|q| q.len() >= 2) {
+            s = self.wait(s);
+        }
+        if s.closed {
+            return false;
+        }
+        self.push(s, index, Outcome::Piece { lines, first_event, end });
+        true
+    }
+
+    fn stopped(&self) -> bool {
+        self.lock().closed
+    }
+}
+
+/// What the decode threads share with the pipeline for one batch.
+pub struct Workers {
+    pub handoff: Arc<Handoff>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Starts `threads` decode threads on `jobs` (records `first..first + jobs.len()`, in order).
+    pub fn start(
+        jobs: Vec<Result<Job, (usize, Failure)>>,
+        first: usize,
+        threads: usize,
+        limits: Limits,
+        filters: Arc<Filters>,
+        piece_bytes: usize,
+        budget: usize,
+    ) -> Workers {
+        let end = first + jobs.len();
+        let state = State { head: first, end, ready: BTreeMap::new(), held: 0, closed: false };
+        let handoff = Arc::new(Handoff {
+            state: Mutex::new(state),
+            workers: Condvar::new(),
+            delivery: tokio::sync::Notify::new(),
+            budget,
+        });
+        let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
+        let threads = (0..threads.clamp(1, end.saturating_sub(first).max(1)))
+            .map(|n| {
+                let (handoff, queue, filters) = (handoff.clone(), queue.clone(), filters.clone());
+                std::thread::Builder::new()
+                    .name(format!("das-decode-{n}"))
+                    .spawn(move || loop {
+                        let job = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                        let Some(job) = job else { return };
+                        if handoff.stopped() {
+                            return;
+                        }
+                        match job {
+                            Ok(job) => decode(job, limits, &filters, piece_bytes, handoff.as_ref()),
+                            Err((index, failure)) => handoff.done(index, Err(failure)),
+                        }
+                    })
+                    // Spawning fails only when the system is out of threads; the batch is then
+                    // decoded by the threads that did start (or, with none, reported).
+                    .ok()
+            })
+            .collect::<Vec<_>>();
+        let threads: Vec<JoinHandle<()>> = threads.into_iter().flatten().collect();
+        if threads.is_empty() {
+            handoff.close();
+        }
+        Workers { handoff, threads }
+    }
+
+    /// Stops the threads and waits for them.
+    pub fn stop(self) {
+        self.handoff.close();
+        crate::parallel::blocking(|| {
+            for t in self.threads {
+                let _ = t.join();
+            }
+        });
+    }
+}
