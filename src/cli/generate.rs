@@ -1,8 +1,10 @@
 //! `das-forwarder generate`: a realistic synthetic DAS Kinesis event,
 //! encrypted for the local key provider. Aurora PostgreSQL (1.1) and Aurora
 //! MySQL (1.2, MAIN and AUX) records, heartbeats, several records sharing a
-//! wrapping key, and records large enough for several 4096-byte frames.
-//! Output is deterministic for a given seed.
+//! wrapping key, and records large enough for several 4096-byte frames; the
+//! record's fields in the order DAS writes them (ids before the list), and
+//! optionally huge statements (`--statement-bytes`). Output is deterministic
+//! for a given seed.
 
 use base64::Engine;
 use chrono::DateTime;
@@ -45,6 +47,10 @@ pub struct GenerateOptions {
     /// Exactly this many activity events in every record (no heartbeat-only records).
     #[arg(long, conflicts_with = "max_events")]
     pub events_per_record: Option<usize>,
+    /// Every statement (`commandText`) padded to this many bytes, as `SELECT 'aaa…' AS pad`
+    /// (hostile batches: a user running a huge statement in a loop).
+    #[arg(long)]
+    pub statement_bytes: Option<usize>,
     #[arg(long, default_value_t = 12)]
     pub records: usize,
     #[arg(long, default_value_t = 1)]
@@ -71,6 +77,7 @@ impl Default for GenerateOptions {
             poison: None,
             max_events: None,
             events_per_record: None,
+            statement_bytes: None,
             records: 12,
             seed: 1,
             resource_id: "cluster-DEMO4HNY5V4RRNPKKYB7ICFKE5".into(),
@@ -307,18 +314,35 @@ fn build(opts: &GenerateOptions, d: &mut Drbg, wrapping: &[([u8; 32], String)]) 
         if count == 0 || d.below(3) == 0 {
             events.push(json!({"type": "heartbeat"}));
         }
-        let inner = json!({
-            "type": "DatabaseActivityMonitoringRecord",
-            "clusterId": if opts.resource_id.starts_with("cluster-") { opts.resource_id.as_str() } else { "" },
-            "instanceId": match opts.profile {
-                Profile::Oracle | Profile::Sqlserver if opts.resource_id.starts_with("db-") => opts.resource_id.clone(),
-                Profile::Oracle => "db-DEMOINSTANCEORACLE".to_owned(),
-                Profile::Sqlserver => "db-DEMOINSTANCESQLSERVER".to_owned(),
-                _ => format!("db-DEMOINSTANCE{}", if mysql { "MYSQL" } else { "PG" }),
-            },
-            "databaseActivityEventList": events,
-        });
-        let compressed = crate::sinks::s3::encoder::gzip(inner.to_string().as_bytes(), 6);
+        if let Some(n) = opts.statement_bytes {
+            let pad = format!("SELECT '{}' AS pad", "a".repeat(n.saturating_sub(16)));
+            for e in &mut events {
+                if let Some(text) = e.get_mut("commandText").filter(|t| t.is_string()) {
+                    *text = Value::String(pad.clone());
+                }
+            }
+        }
+        let cluster_id = if opts.resource_id.starts_with("cluster-") { opts.resource_id.as_str() } else { "" };
+        let instance_id = match opts.profile {
+            Profile::Oracle | Profile::Sqlserver if opts.resource_id.starts_with("db-") => opts.resource_id.clone(),
+            Profile::Oracle => "db-DEMOINSTANCEORACLE".to_owned(),
+            Profile::Sqlserver => "db-DEMOINSTANCESQLSERVER".to_owned(),
+            _ => format!("db-DEMOINSTANCE{}", if mysql { "MYSQL" } else { "PG" }),
+        };
+        // In the order DAS writes the record: type, ids, then the list.
+        let mut inner = format!(
+            r#"{{"type":"DatabaseActivityMonitoringRecord","clusterId":{},"instanceId":{},"databaseActivityEventList":["#,
+            Value::from(cluster_id),
+            Value::from(instance_id)
+        );
+        for (n, e) in events.iter().enumerate() {
+            if n > 0 {
+                inner.push(',');
+            }
+            inner.push_str(&e.to_string());
+        }
+        inner.push_str("]}");
+        let compressed = crate::sinks::s3::encoder::gzip(inner.as_bytes(), 6);
         let (wrapping_key, blob) = &wrapping[i % wrapping.len()];
         let params = EncryptParams {
             suite_id: 0x0178,

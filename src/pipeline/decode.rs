@@ -212,6 +212,22 @@ pub fn decode<O: Output>(job: Job, limits: Limits, filters: &Filters, piece_byte
     if !first.overflow && !info.ids_after_list {
         return out.done(index, Ok((decoded, first.lines)));
     }
+    if !first.overflow {
+        // An id came after the list (DAS writes them first): the lines fit one piece, so they
+        // are written again in memory with the record's ids.
+        let mut again = Encoder { first_read: false, counts: Counts::default(), lines: Lines::default(), ..first };
+        again.ctx.cluster_id = info.ids.cluster_id.clone();
+        again.ctx.instance_id = info.ids.instance_id.clone();
+        again.piece_bytes = usize::MAX;
+        return match read(&mut again) {
+            Ok(info) => {
+                again.counts.heartbeats = info.heartbeats;
+                let decoded = Decoded { counts: again.counts, instance_id: info.ids.instance_id };
+                out.done(index, Ok((decoded, again.lines)))
+            }
+            Err(f) => out.done(index, Err(f)),
+        };
+    }
     // Read again, streaming the pieces, with the ids the whole record holds.
     if !out.stream(index) {
         return;
