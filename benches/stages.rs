@@ -1,19 +1,29 @@
 //! Per-stage micro benchmarks (criterion) of the pure CPU path, on one realistic record:
 //! 25 Aurora events, suite 0178, frames of 4096 bytes. `make bench` runs them after the
 //! end-to-end report; `cargo bench --bench stages` alone for quicker loops.
+//!
+//! Beside the engine's own stages: the `serde_json::Value` engine it replaced (frozen in
+//! tests/common/oracle), and the output compressions the S3 sink can use, so that crates are
+//! picked by measurement.
+
+#[path = "../tests/common/oracle/mod.rs"]
+#[allow(dead_code)]
+mod oracle;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use das_forwarder::cli::generate::{generate_with_keys, GenerateOptions, Profile};
-use das_forwarder::das::activity::parse_record;
+use das_forwarder::das::activity::{read_record, CheckOnly, ReadLimits};
 use das_forwarder::das::envelope;
-use das_forwarder::das::inflate::inflate;
+use das_forwarder::das::inflate::{inflate, Inflater};
 use das_forwarder::esdk::{self, RawAesKeyring};
-use das_forwarder::ocsf::{map, RecordContext};
+use das_forwarder::ocsf::{Filters, RecordContext};
+use das_forwarder::pipeline::decode::{encode_json, Limits};
 use das_forwarder::sinks::s3::encoder::gzip;
 
 const WRAPPING_KEY: [u8; 32] = [3; 32];
 const RESOURCE: &str = "cluster-BENCHSTAGES000000000000";
+const READ: ReadLimits = ReadLimits { max_events: 100_000, max_event_bytes: 16 << 20 };
 
 fn record() -> (Vec<u8>, Vec<u8>) {
     let opts = GenerateOptions {
@@ -31,54 +41,67 @@ fn record() -> (Vec<u8>, Vec<u8>) {
     (event.records[0].kinesis.data.0.clone(), WRAPPING_KEY.to_vec())
 }
 
-fn stages(c: &mut Criterion) {
-    let (data, key) = record();
-    let env = envelope::parse(&data).unwrap();
-    let compressed = esdk::decrypt(&env.message, &RawAesKeyring::das(&key)).unwrap();
-    let json = inflate(&compressed, 64 << 20).unwrap();
-    let parsed = parse_record(&json, 100_000).unwrap();
-    let ctx = RecordContext {
+fn context() -> RecordContext {
+    RecordContext {
         resource_id: RESOURCE.into(),
-        cluster_id: parsed.cluster_id.clone(),
-        instance_id: parsed.instance_id.clone(),
         version: Some("1.1".into()),
         region: Some("us-east-1".into()),
         account: Some("123456789012".into()),
         stream: Some(format!("aws-rds-das-{RESOURCE}")),
         arrival_ms: 0,
-    };
-    let ndjson: Vec<u8> = parsed
-        .events
-        .iter()
-        .flat_map(|e| {
-            let mut l = serde_json::to_vec(&map(e.clone(), &ctx)).unwrap();
-            l.push(b'\n');
-            l
-        })
-        .collect();
+        ..RecordContext::default()
+    }
+}
+
+fn stages(c: &mut Criterion) {
+    let (data, key) = record();
+    let env = envelope::parse(&data).unwrap();
+    let compressed = esdk::decrypt(&env.message, &RawAesKeyring::das(&key)).unwrap();
+    let json = inflate(&compressed, 64 << 20).unwrap();
+    let filters = Filters::default();
+    let (_, lines) = encode_json(&json, context(), &filters, Limits::default()).unwrap();
+    let mut ndjson = Vec::new();
+    let mut start = 0;
+    for (_, end) in &lines.ends {
+        ndjson.extend_from_slice(&lines.buf[start..*end as usize]);
+        ndjson.push(b'\n');
+        start = *end as usize;
+    }
 
     let mut g = c.benchmark_group("record (25 events)");
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.bench_function("envelope", |b| b.iter(|| envelope::parse(&data).unwrap()));
     g.bench_function("esdk decrypt", |b| b.iter(|| esdk::decrypt(&env.message, &RawAesKeyring::das(&key)).unwrap()));
     g.bench_function("inflate", |b| b.iter(|| inflate(&compressed, 64 << 20).unwrap()));
-    g.bench_function("parse", |b| b.iter(|| parse_record(&json, 100_000).unwrap()));
-    g.bench_function("ocsf map + serialize", |b| {
-        // `map` consumes the events (as the handler does): the copies are made outside the timing.
-        b.iter_batched(
-            || (Vec::new(), parsed.events.clone()),
-            |(mut out, events): (Vec<u8>, Vec<_>)| {
-                for e in events {
-                    serde_json::to_writer(&mut out, &map(e, &ctx)).unwrap();
-                    out.push(b'\n');
-                }
-                out
-            },
-            BatchSize::SmallInput,
-        )
+    g.bench_function("inflate + read (check only)", |b| {
+        b.iter(|| read_record(Inflater::new(&compressed, 64 << 20).unwrap(), READ, &mut CheckOnly).unwrap())
     });
-    for level in [1, 6] {
-        g.bench_function(format!("gzip output, level {level}"), |b| b.iter(|| gzip(&ndjson, level)));
+    g.bench_function("read + OCSF lines (borrowed engine)", |b| {
+        b.iter(|| encode_json(&json, context(), &filters, Limits::default()).unwrap())
+    });
+    g.bench_function("read + OCSF lines (Value engine, before)", |b| {
+        let old_ctx = oracle::RecordContext {
+            resource_id: RESOURCE.into(),
+            cluster_id: Some(RESOURCE.into()),
+            instance_id: Some("db-DEMOINSTANCEPG".into()),
+            version: Some("1.1".into()),
+            region: Some("us-east-1".into()),
+            account: Some("123456789012".into()),
+            stream: Some(format!("aws-rds-das-{RESOURCE}")),
+            arrival_ms: 0,
+        };
+        let old_filters = oracle::Filters::default();
+        b.iter(|| oracle::encode_lines(oracle::parse_record(&json, 100_000).unwrap(), &old_ctx, &old_filters))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("output compression (the record's NDJSON)");
+    g.throughput(Throughput::Bytes(ndjson.len() as u64));
+    for level in [1, 6, 9] {
+        g.bench_function(format!("gzip level {level} (libdeflate)"), |b| b.iter(|| gzip(&ndjson, level)));
+    }
+    for level in [1, 3, 9] {
+        g.bench_function(format!("zstd level {level}"), |b| b.iter(|| zstd::bulk::compress(&ndjson, level).unwrap()));
     }
     g.finish();
 }

@@ -16,7 +16,7 @@ use das_forwarder::keys::local::LocalKeys;
 use das_forwarder::keys::{KeyContext, KeyError, KeyProvider, WrappingKey};
 use das_forwarder::sinks::file::FileSink;
 use das_forwarder::sinks::quarantine::{FileQuarantine, QuarantineEntry, QuarantineStore};
-use das_forwarder::sinks::{OutputBatch, RejectedEvent, Sink, SinkError};
+use das_forwarder::sinks::{BatchInfo, Chunk, Delivery, Sink, SinkError, SinkWriter};
 use futures::future::BoxFuture;
 use serde_json::Value;
 
@@ -211,17 +211,38 @@ async fn transient_key_failure_reports_from_that_record_and_delivers_nothing_aft
     assert_eq!((summary.delivered, summary.quarantined), (7, 1));
 }
 
+/// Takes records until it meets the one at `from` (a batch index), then fails there.
 struct FailingSink {
     from: usize,
+}
+
+struct FailingWriter {
+    from: usize,
+    delivery: Delivery,
 }
 
 impl Sink for FailingSink {
     fn name(&self) -> &'static str {
         "failing"
     }
-    fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<Vec<RejectedEvent>, SinkError>> {
-        let from = self.from.min(batch.records.len().saturating_sub(1));
-        Box::pin(async move { Err(SinkError::new("failing", from, "503")) })
+    fn open<'a>(&'a self, _: &BatchInfo) -> Box<dyn SinkWriter + 'a> {
+        Box::new(FailingWriter { from: self.from, delivery: Delivery::default() })
+    }
+}
+
+impl SinkWriter for FailingWriter {
+    fn append<'a>(&'a mut self, chunk: &'a Chunk) -> BoxFuture<'a, Result<(), SinkError>> {
+        Box::pin(async move {
+            if chunk.records.iter().any(|r| r.meta.index >= self.from) {
+                let e = SinkError::new("failing", self.from, "503");
+                self.delivery.fail(e.clone());
+                return Err(e);
+            }
+            Ok(())
+        })
+    }
+    fn finish(&mut self) -> BoxFuture<'_, Delivery> {
+        Box::pin(async move { std::mem::take(&mut self.delivery) })
     }
 }
 
@@ -230,9 +251,8 @@ async fn sink_failure_reports_from_its_first_undelivered_record() {
     let dir = tempfile::tempdir().unwrap();
     let mut ev = event(6);
     ev.records[1].kinesis.data.0 = b"[]".to_vec(); // quarantined: not part of the sink batch
-    let fwd = forwarder(dir.path(), flaky(), vec![Box::new(FailingSink { from: 2 })]);
+    let fwd = forwarder(dir.path(), flaky(), vec![Box::new(FailingSink { from: 3 })]);
     let (resp, summary) = fwd.handle(&ev).await;
-    // Sink batch = records 0, 2, 3, 4, 5; its index 2 is Kinesis record 3.
     let seqs: Vec<String> = ev.records.iter().map(|r| r.kinesis.sequence_number.clone()).collect();
     assert_eq!(failures(&resp), seqs[3..].to_vec());
     assert_eq!((summary.delivered, summary.quarantined, summary.reported), (2, 1, 3));

@@ -10,9 +10,10 @@ use base64::Engine;
 use common::moto::Moto;
 use common::receiver::Receiver;
 use das_forwarder::cli::generate::{generate_with_keys, GenerateOptions};
-use das_forwarder::das::activity::parse_record;
+use das_forwarder::das::activity::{events_of, ReadLimits};
 use das_forwarder::das::envelope;
 use das_forwarder::das::inflate::inflate;
+use das_forwarder::das::RawEvent;
 use das_forwarder::esdk::{self, RawAesKeyring};
 
 const TOKEN: &str = "7d5c1f1e-4b7a-4c59-9e0f-token-never-logged";
@@ -68,12 +69,12 @@ async fn trace_logs_hold_no_secret_key_or_sql() {
         secrets.extend(forms(&data_key));
         // The poison record does not decrypt; its statements are not known, nor printed.
         if let Ok(plain) = esdk::decrypt(&env.message, &RawAesKeyring::das(key)) {
-            let record = parse_record(&inflate(&plain, 1 << 26).unwrap(), 100_000).unwrap();
+            let limits = ReadLimits { max_events: 100_000, max_event_bytes: 1 << 24 };
+            let (_, events) = events_of(&inflate(&plain, 1 << 26).unwrap(), limits).unwrap();
             statements.extend(
-                record
-                    .events
+                events
                     .iter()
-                    .filter_map(|e| e.text("commandText").map(|t| t.into_owned()))
+                    .filter_map(|e| RawEvent::parse(e).unwrap().text("commandText").map(|t| t.into_owned()))
                     .filter(|s| s.len() > 12),
             );
         }

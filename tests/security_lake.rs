@@ -239,7 +239,8 @@ async fn compact_merges_a_closed_window_once_whatever_it_reads() {
         } else {
             let text = das_forwarder::das::inflate::inflate(body, 1 << 30).unwrap();
             let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
-            let half = das_forwarder::sinks::s3::encoder::gzip_lines(&lines[..lines.len() / 2], 6, 1);
+            let half: Vec<u8> = lines[..lines.len() / 2].iter().flat_map(|l| l.iter().chain(b"\n")).copied().collect();
+            let half = das_forwarder::sinks::s3::encoder::gzip(&half, 6);
             client.put_object().bucket("staging").key(key).body(half.into()).send().await.unwrap();
         }
     }

@@ -8,7 +8,8 @@
 //!    chunk they fall in; the sinks finish by the deadline;
 //! 4. `fates`: each record's fate, the cut, the summary and the response.
 //!
-//! The deadline bounds every stage: from `deadline - FLUSH_RESERVE_MS` on nothing new is taken,
+//! The deadline bounds every stage: from `deadline - FLUSH_RESERVE_MS` (at most half the time
+//! left) on nothing new is taken,
 //! what was taken is finished, and the records not done are reported (the cut), so the
 //! invocation answers in time and the shard moves on.
 
@@ -267,7 +268,15 @@ pub async fn run(stages: &Stages<'_>, event: &KinesisEvent, deadline: Instant) -
     let config = stages.config;
     let records = &event.records;
     let before = stages.keys.stats();
-    let stop_at = deadline.checked_sub(config.flush_reserve).unwrap_or(deadline).max(Instant::now());
+    // The sinks' last requests need time after the last chunk: FLUSH_RESERVE_MS, or half the
+    // time left when that is shorter.
+    let now = Instant::now();
+    let left = deadline.saturating_duration_since(now);
+    let reserve = config.flush_reserve.min(left / 2);
+    let stop_at = deadline.checked_sub(reserve).unwrap_or(deadline).max(now);
+    // The sinks answer a little before the deadline: the events they refused still have to
+    // reach the quarantine.
+    let sinks_deadline = deadline.checked_sub((left / 10).min(std::time::Duration::from_millis(500))).unwrap_or(now);
     let resource_override = config.resource_id.as_deref();
     let mut summary = Summary::default();
 
@@ -323,7 +332,7 @@ pub async fn run(stages: &Stages<'_>, event: &KinesisEvent, deadline: Instant) -
     let batch = BatchInfo {
         shard_id: records.first().map(shard_of).unwrap_or_default(),
         last_sequence_number: records.last().map(|r| r.kinesis.sequence_number.clone()).unwrap_or_default(),
-        deadline,
+        deadline: sinks_deadline,
     };
     let mut d = Delivery {
         records,
