@@ -113,6 +113,87 @@ impl Drbg {
     }
 }
 
+/// The order Aurora PostgreSQL writes an event's fields in (from the AWS documentation's examples).
+const PG_ORDER: [&str; 27] = [
+    "startTime",
+    "logTime",
+    "statementId",
+    "substatementId",
+    "objectType",
+    "command",
+    "objectName",
+    "databaseName",
+    "dbUserName",
+    "remoteHost",
+    "remotePort",
+    "sessionId",
+    "rowCount",
+    "commandText",
+    "paramList",
+    "pid",
+    "clientApplication",
+    "exitCode",
+    "class",
+    "serverVersion",
+    "serverType",
+    "serviceName",
+    "serverHost",
+    "netProtocol",
+    "dbProtocol",
+    "type",
+    "errorMessage",
+];
+/// The order Aurora MySQL writes them in.
+const MYSQL_ORDER: [&str; 29] = [
+    "logTime",
+    "type",
+    "clientApplication",
+    "pid",
+    "dbUserName",
+    "databaseName",
+    "remoteHost",
+    "remotePort",
+    "command",
+    "commandText",
+    "paramList",
+    "objectType",
+    "objectName",
+    "statementId",
+    "substatementId",
+    "exitCode",
+    "sessionId",
+    "rowCount",
+    "serverHost",
+    "serverType",
+    "serviceName",
+    "serverVersion",
+    "startTime",
+    "endTime",
+    "transactionId",
+    "dbProtocol",
+    "netProtocol",
+    "errorMessage",
+    "class",
+];
+
+/// An event object as the engine writes it: the fields of `order` first, in that order, then
+/// the rest by name (RDS for Oracle and SQL Server write theirs sorted).
+fn das_order(out: &mut String, event: &Value, order: &[&str]) {
+    let Value::Object(map) = event else { return out.push_str(&event.to_string()) };
+    out.push('{');
+    let rest = map.keys().filter(|k| !order.contains(&k.as_str())).map(String::as_str);
+    let keys = order.iter().copied().filter(|k| map.contains_key(*k)).chain(rest);
+    for (n, k) in keys.enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::from(k).to_string());
+        out.push(':');
+        out.push_str(&map[k].to_string());
+    }
+    out.push('}');
+}
+
 fn das_time(ms: i64) -> String {
     DateTime::from_timestamp_millis(ms).unwrap_or_default().format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()
 }
@@ -335,11 +416,16 @@ fn build(opts: &GenerateOptions, d: &mut Drbg, wrapping: &[([u8; 32], String)]) 
             Value::from(cluster_id),
             Value::from(instance_id)
         );
+        let order: &[&str] = match opts.profile {
+            _ if mysql => &MYSQL_ORDER,
+            Profile::Mixed | Profile::Postgres | Profile::Heartbeats => &PG_ORDER,
+            _ => &[],
+        };
         for (n, e) in events.iter().enumerate() {
             if n > 0 {
                 inner.push(',');
             }
-            inner.push_str(&e.to_string());
+            das_order(&mut inner, e, order);
         }
         inner.push_str("]}");
         let compressed = crate::sinks::s3::encoder::gzip(inner.as_bytes(), 6);

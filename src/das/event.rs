@@ -16,18 +16,86 @@ use serde_json::value::RawValue;
 
 use super::json::{write_str, RawJson, StrictError};
 
-/// One field: its name, its value, and whether the OCSF mapping placed it in an attribute.
+/// One field: its name, its value, whether the value is already canonical, and whether the
+/// OCSF mapping placed it in an attribute.
 #[derive(Debug, Clone)]
 pub struct Field<'a> {
     pub name: Cow<'a, str>,
     pub value: RawJson<'a>,
+    canonical: bool,
     placed: Cell<bool>,
 }
 
+impl<'a> Field<'a> {
+    fn new(name: Cow<'a, str>, value: RawJson<'a>) -> Field<'a> {
+        let canonical = value.is_canonical();
+        Field { name, value, canonical, placed: Cell::new(false) }
+    }
+
+    /// Appends the value's canonical form.
+    pub fn write_value(&self, out: &mut Vec<u8>) {
+        if self.canonical {
+            out.extend_from_slice(self.value.as_str().as_bytes());
+        } else if self.value.write_canonical(out).is_err() {
+            // Checked when the event was parsed: cannot happen.
+            out.extend_from_slice(b"null");
+        }
+    }
+
+    /// The value's text when it is already canonical (written as it is).
+    pub fn canonical_text(&self) -> Option<&str> {
+        self.canonical.then(|| self.value.as_str())
+    }
+}
+
+/// The fields the mapping reads, found once when the event is parsed.
+const KNOWN: [&str; 24] = [
+    "class",
+    "clientApplication",
+    "command",
+    "commandText",
+    "databaseName",
+    "dbUserName",
+    "endTime",
+    "errorMessage",
+    "exitCode",
+    "logTime",
+    "objectName",
+    "objectType",
+    "paramList",
+    "remoteHost",
+    "remotePort",
+    "serverHost",
+    "serverType",
+    "serverVersion",
+    "serviceName",
+    "sessionId",
+    "startTime",
+    "statementId",
+    "substatementId",
+    "type",
+];
+
+/// The slot of a known field name (a literal argument folds to a constant).
+#[inline(always)]
+fn slot(name: &str) -> Option<usize> {
+    KNOWN.iter().position(|k| *k == name)
+}
+
+const NONE: u16 = u16::MAX;
+
 /// An activity event, fields sorted by name and unique.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RawEvent<'a> {
     fields: Vec<Field<'a>>,
+    /// Index in `fields` of each known name (`NONE` when absent).
+    known: [u16; KNOWN.len()],
+}
+
+impl Default for RawEvent<'_> {
+    fn default() -> Self {
+        RawEvent { fields: Vec::new(), known: [NONE; KNOWN.len()] }
+    }
 }
 
 /// Why an element of `databaseActivityEventList` is not an event.
@@ -85,7 +153,7 @@ impl<'de> Visitor<'de> for Fields {
         let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(32));
         while let Some(Name(name)) = map.next_key()? {
             let raw: &'de RawValue = map.next_value()?;
-            fields.push(Field { name, value: RawJson::borrowed(raw.get()), placed: Cell::new(false) });
+            fields.push(Field::new(name, RawJson::borrowed(raw.get())));
         }
         Ok(fields)
     }
@@ -103,7 +171,7 @@ impl<'a> RawEvent<'a> {
             EventError::NotJson(format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()))
         })?;
         // What a `Value` parse refuses and a raw skip does not (lone surrogates, huge numbers).
-        for f in &fields {
+        for f in fields.iter().filter(|f| !f.canonical) {
             f.value.check_strict()?;
         }
         // Sorted by name, the last of a duplicated name kept (stable sort, then keep the last).
@@ -115,13 +183,27 @@ impl<'a> RawEvent<'a> {
                 _ => unique.push(f),
             }
         }
-        Ok(RawEvent { fields: unique })
+        Ok(RawEvent::indexed(unique))
+    }
+
+    /// The event of `fields` (sorted and unique), its known names found.
+    fn indexed(fields: Vec<Field<'a>>) -> RawEvent<'a> {
+        let mut known = [NONE; KNOWN.len()];
+        for (i, f) in fields.iter().enumerate() {
+            if let Some(k) = slot(&f.name) {
+                known[k] = i as u16;
+            }
+        }
+        if fields.len() >= NONE as usize {
+            // More fields than a slot can index: names are searched instead.
+            known = [NONE; KNOWN.len()];
+        }
+        RawEvent { fields, known }
     }
 
     /// An event of the given fields (tests and tools).
     pub fn from_fields(fields: impl IntoIterator<Item = (Cow<'a, str>, RawJson<'a>)>) -> RawEvent<'a> {
-        let mut fields: Vec<Field<'a>> =
-            fields.into_iter().map(|(name, value)| Field { name, value, placed: Cell::new(false) }).collect();
+        let mut fields: Vec<Field<'a>> = fields.into_iter().map(|(name, value)| Field::new(name, value)).collect();
         fields.sort_by(|a, b| a.name.cmp(&b.name));
         fields.dedup_by(|later, earlier| {
             if later.name == earlier.name {
@@ -131,17 +213,30 @@ impl<'a> RawEvent<'a> {
                 false
             }
         });
-        RawEvent { fields }
+        RawEvent::indexed(fields)
     }
 
+    #[inline(always)]
+    fn index(&self, name: &str) -> Option<usize> {
+        match slot(name) {
+            Some(k) if self.fields.len() < NONE as usize => {
+                let i = self.known[k];
+                (i != NONE).then_some(i as usize)
+            }
+            _ => self.fields.binary_search_by(|f| f.name.as_ref().cmp(name)).ok(),
+        }
+    }
+
+    #[inline(always)]
     fn field(&self, name: &str) -> Option<&Field<'a>> {
-        self.fields.binary_search_by(|f| f.name.as_ref().cmp(name)).ok().map(|i| &self.fields[i])
+        self.index(name).map(|i| &self.fields[i])
     }
 
     pub fn fields(&self) -> &[Field<'a>] {
         &self.fields
     }
 
+    #[inline(always)]
     pub fn get(&self, name: &str) -> Option<&RawJson<'a>> {
         self.field(name).map(|f| &f.value)
     }
@@ -162,16 +257,19 @@ impl<'a> RawEvent<'a> {
 
     /// Replaces the value of an existing field (redaction); false when there is none.
     pub fn set(&mut self, name: &str, value: RawJson<'a>) -> bool {
-        match self.fields.binary_search_by(|f| f.name.as_ref().cmp(name)) {
-            Ok(i) => {
-                self.fields[i].value = value;
+        match self.index(name) {
+            Some(i) => {
+                let f = &mut self.fields[i];
+                f.canonical = value.is_canonical();
+                f.value = value;
                 true
             }
-            Err(_) => false,
+            None => false,
         }
     }
 
     /// Marks a field as placed in an OCSF attribute (or not, when `placed` is false).
+    #[inline(always)]
     pub fn mark(&self, name: &str, placed: bool) {
         if let Some(f) = self.field(name) {
             f.placed.set(placed);
@@ -205,10 +303,7 @@ pub fn write_object<'f, 'a: 'f>(out: &mut Vec<u8>, fields: impl Iterator<Item = 
         }
         write_str(out, &f.name);
         out.push(b':');
-        // Checked when the event was parsed; a value set later is canonical by construction.
-        if f.value.write_canonical(out).is_err() {
-            out.extend_from_slice(b"null");
-        }
+        f.write_value(out);
     }
     out.push(b'}');
 }

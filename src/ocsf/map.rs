@@ -133,12 +133,13 @@ pub fn event_uid(ctx: &RecordContext, event: &RawEvent<'_>) -> String {
             }
             crate::das::json::write_str(&mut w.buf, &f.name);
             w.buf.push(b':');
-            if f.value.is_canonical() && f.value.as_str().len() >= HashWriter::FLUSH {
+            match f.canonical_text() {
                 // A long value (a statement) is hashed where it lies, not copied.
-                w.flush();
-                w.hash.update(f.value.as_str().as_bytes());
-            } else if f.value.write_canonical(&mut w.buf).is_err() {
-                w.buf.extend_from_slice(b"null");
+                Some(text) if text.len() >= HashWriter::FLUSH => {
+                    w.flush();
+                    w.hash.update(text.as_bytes());
+                }
+                _ => f.write_value(&mut w.buf),
             }
             if w.buf.len() >= HashWriter::FLUSH {
                 w.flush();
