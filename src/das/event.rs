@@ -22,6 +22,8 @@ use super::json::{write_str, RawJson, StrictError};
 pub struct Field<'a> {
     pub name: Cow<'a, str>,
     pub value: RawJson<'a>,
+    /// The name's first 8 bytes, big-endian: sorts as the name does, up to ties.
+    prefix: u64,
     canonical: bool,
     placed: Cell<bool>,
 }
@@ -29,7 +31,15 @@ pub struct Field<'a> {
 impl<'a> Field<'a> {
     fn new(name: Cow<'a, str>, value: RawJson<'a>) -> Field<'a> {
         let canonical = value.is_canonical();
-        Field { name, value, canonical, placed: Cell::new(false) }
+        let mut head = [0u8; 8];
+        let n = name.len().min(8);
+        head[..n].copy_from_slice(&name.as_bytes()[..n]);
+        Field { name, value, prefix: u64::from_be_bytes(head), canonical, placed: Cell::new(false) }
+    }
+
+    /// Name order: the prefix first, the whole name on a tie.
+    fn order(&self, other: &Field<'_>) -> std::cmp::Ordering {
+        self.prefix.cmp(&other.prefix).then_with(|| self.name.cmp(&other.name))
     }
 
     /// Appends the value's canonical form.
@@ -159,6 +169,18 @@ impl<'de> Visitor<'de> for Fields {
     }
 }
 
+/// Of fields sorted (stably) by name, keeps the last of each name, as a map insert would.
+fn keep_last_of_each_name(fields: &mut Vec<Field<'_>>) {
+    fields.dedup_by(|later, earlier| {
+        if later.prefix == earlier.prefix && later.name == earlier.name {
+            std::mem::swap(later, earlier);
+            true
+        } else {
+            false
+        }
+    });
+}
+
 impl<'a> RawEvent<'a> {
     /// Parses one element of the event list (`text` is its whole JSON text).
     pub fn parse(text: &'a str) -> Result<RawEvent<'a>, EventError> {
@@ -175,15 +197,9 @@ impl<'a> RawEvent<'a> {
             f.value.check_strict()?;
         }
         // Sorted by name, the last of a duplicated name kept (stable sort, then keep the last).
-        fields.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut unique: Vec<Field<'a>> = Vec::with_capacity(fields.len());
-        for f in fields {
-            match unique.last_mut() {
-                Some(last) if last.name == f.name => *last = f,
-                _ => unique.push(f),
-            }
-        }
-        Ok(RawEvent::indexed(unique))
+        fields.sort_by(Field::order);
+        keep_last_of_each_name(&mut fields);
+        Ok(RawEvent::indexed(fields))
     }
 
     /// The event of `fields` (sorted and unique), its known names found.
@@ -204,15 +220,8 @@ impl<'a> RawEvent<'a> {
     /// An event of the given fields (tests and tools).
     pub fn from_fields(fields: impl IntoIterator<Item = (Cow<'a, str>, RawJson<'a>)>) -> RawEvent<'a> {
         let mut fields: Vec<Field<'a>> = fields.into_iter().map(|(name, value)| Field::new(name, value)).collect();
-        fields.sort_by(|a, b| a.name.cmp(&b.name));
-        fields.dedup_by(|later, earlier| {
-            if later.name == earlier.name {
-                std::mem::swap(later, earlier);
-                true
-            } else {
-                false
-            }
-        });
+        fields.sort_by(Field::order);
+        keep_last_of_each_name(&mut fields);
         RawEvent::indexed(fields)
     }
 

@@ -195,43 +195,46 @@ const fn escape_table() -> [u8; 256] {
 
 static ESCAPE: [u8; 256] = escape_table();
 
-/// True when one of the 8 bytes of `w` needs an escape (a control character, `"` or `\`).
+/// The bytes of `w` (little-endian) that need an escape (a control character, `"` or `\`): the
+/// high bit of each such byte is set. Borrows can flag bytes above a true one, never below it,
+/// so the lowest flag is exact.
 #[inline]
-fn word_needs_escape(w: u64) -> bool {
+fn escape_mask(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
     let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
-    below_space | has_zero(w ^ (ONES * u64::from(b'"'))) | has_zero(w ^ (ONES * u64::from(b'\\'))) != 0
+    below_space | has_zero(w ^ (ONES * u64::from(b'"'))) | has_zero(w ^ (ONES * u64::from(b'\\')))
 }
 
-fn write_str_contents(out: &mut Vec<u8>, bytes: &[u8]) {
+/// The escaped characters of a string, without the quotes.
+pub fn write_str_contents(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut start = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        // Eight bytes at a time while none needs an escape.
-        if let Some(word) = bytes.get(i..i + 8) {
-            let w = u64::from_le_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
-            if !word_needs_escape(w) {
-                i += 8;
-                continue;
+    loop {
+        // Eight bytes at a time up to the first that needs an escape.
+        while let Some(word) = bytes.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            let mask = escape_mask(u64::from_le_bytes(w));
+            if mask != 0 {
+                i += (mask.trailing_zeros() / 8) as usize;
+                break;
             }
+            i += 8;
         }
-        let b = bytes[i];
-        let esc = ESCAPE[b as usize];
-        if esc == 0 {
-            i += 1;
-            continue;
-        }
-        out.extend_from_slice(&bytes[start..i]);
-        match esc {
+        // Then byte by byte (the tail, or the byte found).
+        let Some(at) = bytes[i..].iter().position(|&b| ESCAPE[b as usize] != 0).map(|p| i + p) else { break };
+        let b = bytes[at];
+        out.extend_from_slice(&bytes[start..at]);
+        match ESCAPE[b as usize] {
             b'u' => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]);
             }
             c => out.extend_from_slice(&[b'\\', c]),
         }
-        i += 1;
+        i = at + 1;
         start = i;
     }
     out.extend_from_slice(&bytes[start..]);

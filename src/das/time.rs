@@ -73,19 +73,28 @@ pub fn parse(text: &str) -> Option<Timestamp> {
     let date = NaiveDate::from_ymd_opt(y as i32, mo, d)?;
     let time = NaiveTime::from_hms_opt(h, mi, sec)?;
     let local = NaiveDateTime::new(date, time).and_utc().timestamp();
-    let zone = if offset_secs == 0 {
-        "Z".to_owned()
+    // The date and the time are the digits read above, at fixed places: copied as they are.
+    let t = text.trim();
+    let mut rfc3339 = String::with_capacity(40);
+    rfc3339.push_str(t.get(..10)?);
+    rfc3339.push('T');
+    rfc3339.push_str(t.get(11..19)?);
+    if !fraction.is_empty() {
+        rfc3339.push('.');
+        // `fraction` holds ASCII digits only.
+        rfc3339.push_str(std::str::from_utf8(fraction).unwrap_or(""));
+    }
+    if offset_secs == 0 {
+        rfc3339.push('Z');
     } else {
         let a = offset_secs.abs();
-        format!("{}{:02}:{:02}", if offset_secs < 0 { '-' } else { '+' }, a / 3600, a % 3600 / 60)
-    };
-    let dot = if fraction.is_empty() { "" } else { "." };
-    // `fraction` holds ASCII digits only.
-    let fraction = std::str::from_utf8(fraction).unwrap_or("");
-    Some(Timestamp {
-        millis: (local - offset_secs) * 1000 + (nanos / 1_000_000) as i64,
-        rfc3339: format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{sec:02}{dot}{fraction}{zone}"),
-    })
+        let two = |n: i64| [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
+        rfc3339.push(if offset_secs < 0 { '-' } else { '+' });
+        rfc3339.extend(two(a / 3600).map(char::from));
+        rfc3339.push(':');
+        rfc3339.extend(two(a % 3600 / 60).map(char::from));
+    }
+    Some(Timestamp { millis: (local - offset_secs) * 1000 + (nanos / 1_000_000) as i64, rfc3339 })
 }
 
 #[cfg(test)]

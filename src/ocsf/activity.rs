@@ -33,6 +33,24 @@ pub fn caption(id: u8) -> &'static str {
     }
 }
 
+/// `type_name`: "Datastore Activity: " and the caption.
+pub fn type_name(id: u8) -> &'static str {
+    match id {
+        READ => "Datastore Activity: Read",
+        UPDATE => "Datastore Activity: Update",
+        CONNECT => "Datastore Activity: Connect",
+        QUERY => "Datastore Activity: Query",
+        WRITE => "Datastore Activity: Write",
+        CREATE => "Datastore Activity: Create",
+        DELETE => "Datastore Activity: Delete",
+        LIST => "Datastore Activity: List",
+        9 => "Datastore Activity: Encrypt",
+        10 => "Datastore Activity: Decrypt",
+        OTHER => "Datastore Activity: Other",
+        _ => "Datastore Activity: Unknown",
+    }
+}
+
 /// An activity and the statement traits that raise severity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Activity {
@@ -195,6 +213,13 @@ mod tests {
 
     fn id(command: Option<&str>, class: Option<&str>, text: Option<&str>) -> u8 {
         classify(command, class, text).id
+    }
+
+    #[test]
+    fn type_names_are_the_captions() {
+        for id in (0..=12).chain([99]) {
+            assert_eq!(type_name(id), format!("Datastore Activity: {}", caption(id)));
+        }
     }
 
     #[test]

@@ -117,7 +117,7 @@ thread_local! {
 /// A deterministic id of the raw event: the same event yields the same uid on every retry.
 /// SHA-256 over the record's ids and the event as `serde_json` writes a map of it (fields
 /// sorted, values in canonical form), first 16 bytes in hex.
-pub fn event_uid(ctx: &RecordContext, event: &RawEvent<'_>) -> String {
+pub fn event_uid(ctx: &RecordContext, event: &RawEvent<'_>) -> Uid {
     let mut h = Sha256::new();
     for part in [ctx.cluster_id.as_deref(), ctx.instance_id.as_deref(), Some(ctx.resource_id.as_str())] {
         h.update(part.unwrap_or("").as_bytes());
@@ -152,7 +152,10 @@ pub fn event_uid(ctx: &RecordContext, event: &RawEvent<'_>) -> String {
         if w.buf.capacity() <= 1 << 20 {
             *buf = w.buf;
         }
-        hex::encode(&digest[..16])
+        let mut hex = [0u8; 32];
+        // Encoding into a buffer of exactly twice the input's length cannot fail.
+        let _ = hex::encode_to_slice(&digest[..16], &mut hex);
+        Uid(hex)
     })
 }
 
@@ -228,8 +231,8 @@ pub fn map<'e>(event: &'e RawEvent<'e>, ctx: &'e RecordContext) -> Event<'e> {
 
     // Where from, where to.
     let mut src = endpoint(remote_host);
-    if let Some(port) = f.peek("remotePort").and_then(|p| p.parse::<u16>().ok()) {
-        if f.peek("remotePort").as_deref() == Some(port.to_string().as_str()) {
+    if let Some((text, port)) = f.peek("remotePort").and_then(|p| p.parse::<u16>().ok().map(|n| (p, n))) {
+        if text == itoa::Buffer::new().format(port) {
             event.mark("remotePort", true);
         }
         src.port = Some(port);
@@ -244,29 +247,28 @@ pub fn map<'e>(event: &'e RawEvent<'e>, ctx: &'e RecordContext) -> Event<'e> {
 
     // What on.
     let db_name = f.take("databaseName");
-    let database = Database {
-        uid: match &db_name {
-            Some(n) => format!("{owner}/{n}"),
-            None => owner.to_owned(),
-        },
-        name: db_name,
-    };
+    let database = Database { owner, name: db_name };
     let object_is_table =
         f.peek("objectType").is_some_and(|t| matches!(t.to_ascii_uppercase().as_str(), "TABLE" | "VIEW"));
     let table = if object_is_table { f.take("objectName").map(|name| Table { name }) } else { None };
     let statement = f.peek("statementId");
+    let substatement = f.peek("substatementId");
     let query_info = if is_aux {
         None
     } else {
         f.take("commandText").map(|query_string| QueryInfo {
             uid: match (&session_id, &statement) {
                 (Some(s), Some(st)) => {
-                    format!("{s}:{st}:{}", f.peek("substatementId").as_deref().unwrap_or("1"))
+                    Some([s.clone(), st.clone(), substatement.clone().unwrap_or(Cow::Borrowed("1"))])
                 }
-                _ => uid.clone(),
+                _ => None,
             },
             query_string,
         })
+    };
+    let correlation_uid = match (&session_id, &statement) {
+        (Some(s), Some(st)) => Some([Cow::Borrowed(owner), s.clone(), st.clone()]),
+        _ => None,
     };
 
     let mut observables = Vec::new();
@@ -293,9 +295,12 @@ pub fn map<'e>(event: &'e RawEvent<'e>, ctx: &'e RecordContext) -> Event<'e> {
 
     Event {
         activity_id: act.id,
-        activity_name: act.name(),
+        activity_name: match act.label {
+            Some(label) if act.id == activity::OTHER => Cow::Owned(label),
+            _ => Cow::Borrowed(activity::caption(act.id)),
+        },
         type_uid: CLASS_UID * 100 + u32::from(act.id),
-        type_name: format!("Datastore Activity: {}", activity::caption(act.id)),
+        type_name: activity::type_name(act.id),
         severity_id,
         status_id: result.status_id,
         status_code: result.status_code,
@@ -313,10 +318,7 @@ pub fn map<'e>(event: &'e RawEvent<'e>, ctx: &'e RecordContext) -> Event<'e> {
         type_caption: if table.is_some() { "Table" } else { "Database" },
         metadata: Metadata {
             product: Product { name: service.unwrap_or(Cow::Borrowed("Amazon RDS")), version: server_version },
-            correlation_uid: match (&session_id, &statement) {
-                (Some(s), Some(st)) => Some(format!("{owner}:{s}:{st}")),
-                _ => None,
-            },
+            correlation_uid,
             uid,
             event_code: command,
             log_name: ctx.stream.as_deref(),

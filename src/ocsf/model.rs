@@ -15,9 +15,9 @@ pub type Text<'e> = Cow<'e, str>;
 #[derive(Debug, Clone)]
 pub struct Event<'e> {
     pub activity_id: u8,
-    pub activity_name: String,
+    pub activity_name: Text<'static>,
     pub type_uid: u32,
-    pub type_name: String,
+    pub type_name: &'static str,
     pub severity_id: u8,
     pub status_id: u8,
     pub status_code: Option<String>,
@@ -49,8 +49,9 @@ pub struct Event<'e> {
 #[derive(Debug, Clone)]
 pub struct Metadata<'e> {
     pub product: Product<'e>,
-    pub uid: String,
-    pub correlation_uid: Option<String>,
+    pub uid: Uid,
+    /// `<owner>:<session>:<statement>`.
+    pub correlation_uid: Option<[Text<'e>; 3]>,
     pub event_code: Option<Text<'e>>,
     pub log_name: Option<&'e str>,
     pub log_version: Option<&'e str>,
@@ -115,7 +116,8 @@ impl Endpoint<'_> {
 #[derive(Debug, Clone)]
 pub struct Database<'e> {
     pub name: Option<Text<'e>>,
-    pub uid: String,
+    /// The cluster (or resource) id: `uid` is `<owner>/<name>`, or `<owner>` alone.
+    pub owner: &'e str,
 }
 
 #[derive(Debug, Clone)]
@@ -125,8 +127,20 @@ pub struct Table<'e> {
 
 #[derive(Debug, Clone)]
 pub struct QueryInfo<'e> {
-    pub uid: String,
+    /// `<session>:<statement>:<substatement>`, or (without them) the event's uid.
+    pub uid: Option<[Text<'e>; 3]>,
     pub query_string: Text<'e>,
+}
+
+/// The event's uid: 32 lower-case hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Uid(pub [u8; 32]);
+
+impl Uid {
+    pub fn as_str(&self) -> &str {
+        // Hex digits are ASCII.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Clone)]

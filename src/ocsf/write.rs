@@ -1,211 +1,263 @@
 //! An OCSF event written as one JSON line, straight from its typed fields into the caller's
 //! buffer: compact, attributes in declaration order, absent values left out, strings escaped
 //! as `serde_json` escapes them, and `unmapped.das` copied from the DAS event's own bytes.
-//! The bytes are those `serde_json` wrote for the same event (the differential tests hold the
-//! two side by side).
+//! The runs that never change (names, fixed values) are written as one piece each. The bytes
+//! are those `serde_json` wrote for the same event (the differential tests hold the two engines
+//! side by side).
 
 use super::model::*;
 use crate::das::event::write_object;
-use crate::das::json::write_str;
+use crate::das::json::{write_str, write_str_contents};
 
-/// Appends members to one JSON object.
-struct Obj<'o> {
-    out: &'o mut Vec<u8>,
+/// The line being written.
+struct Line<'o>(&'o mut Vec<u8>);
+
+impl<'o> Line<'o> {
+    fn raw(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+
+    fn str(&mut self, value: &str) {
+        write_str(self.0, value);
+    }
+
+    fn int(&mut self, value: impl itoa::Integer) {
+        self.0.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    /// `key` (`,"name":`, written whole) and the string, when there is one.
+    fn opt_str(&mut self, key: &[u8], value: Option<&str>) {
+        if let Some(v) = value {
+            self.raw(key);
+            self.str(v);
+        }
+    }
+
+    fn opt_int(&mut self, key: &[u8], value: Option<impl itoa::Integer>) {
+        if let Some(v) = value {
+            self.raw(key);
+            self.int(v);
+        }
+    }
+
+    /// A string of parts joined by `sep` (escaping is per character, so parts escape alone).
+    fn joined(&mut self, parts: &[&str], sep: u8) {
+        self.0.push(b'"');
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                self.0.push(sep);
+            }
+            write_str_contents(self.0, p.as_bytes());
+        }
+        self.0.push(b'"');
+    }
+
+    /// The members of an object whose first member is optional: commas as they come.
+    fn members<'l>(&'l mut self) -> Members<'l, 'o> {
+        Members { line: self, empty: true }
+    }
+}
+
+struct Members<'l, 'o> {
+    line: &'l mut Line<'o>,
     empty: bool,
 }
 
-impl<'o> Obj<'o> {
-    fn open(out: &'o mut Vec<u8>) -> Obj<'o> {
-        out.push(b'{');
-        Obj { out, empty: true }
-    }
-
-    fn key(&mut self, key: &str) -> &mut Vec<u8> {
+impl<'o> Members<'_, 'o> {
+    /// `"name":` (given with its quotes and colon), after a comma unless it is the first.
+    fn key(&mut self, quoted: &[u8]) -> &mut Line<'o> {
         if !self.empty {
-            self.out.push(b',');
+            self.line.0.push(b',');
         }
         self.empty = false;
-        self.out.push(b'"');
-        self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\":");
-        self.out
+        self.line.raw(quoted);
+        self.line
     }
 
-    fn str(&mut self, key: &str, value: &str) {
-        write_str(self.key(key), value);
-    }
-
-    fn opt_str(&mut self, key: &str, value: Option<&str>) {
+    fn opt_str(&mut self, quoted: &[u8], value: Option<&str>) {
         if let Some(v) = value {
-            self.str(key, v);
+            self.key(quoted).str(v);
         }
-    }
-
-    fn int(&mut self, key: &str, value: impl itoa::Integer) {
-        let mut buf = itoa::Buffer::new();
-        let text = buf.format(value);
-        self.key(key).extend_from_slice(text.as_bytes());
-    }
-
-    fn opt_int(&mut self, key: &str, value: Option<impl itoa::Integer>) {
-        if let Some(v) = value {
-            self.int(key, v);
-        }
-    }
-
-    /// A nested object written by `body`.
-    fn obj(&mut self, key: &str, body: impl FnOnce(&mut Obj<'_>)) {
-        let out = self.key(key);
-        let mut inner = Obj::open(out);
-        body(&mut inner);
-        inner.close();
-    }
-
-    fn close(self) {
-        self.out.push(b'}');
     }
 }
 
-fn endpoint(o: &mut Obj<'_>, e: &Endpoint<'_>) {
-    o.opt_str("ip", e.ip.as_deref());
-    o.opt_str("hostname", e.hostname.as_deref());
-    o.opt_str("name", e.name.as_deref());
-    o.opt_int("port", e.port);
-    o.opt_str("instance_uid", e.instance_uid);
-    o.opt_str("svc_name", e.svc_name.as_deref());
+fn endpoint(line: &mut Line<'_>, e: &Endpoint<'_>) {
+    line.raw(b"{");
+    let mut m = line.members();
+    m.opt_str(b"\"ip\":", e.ip.as_deref());
+    m.opt_str(b"\"hostname\":", e.hostname.as_deref());
+    m.opt_str(b"\"name\":", e.name.as_deref());
+    if let Some(port) = e.port {
+        m.key(b"\"port\":").int(port);
+    }
+    m.opt_str(b"\"instance_uid\":", e.instance_uid);
+    m.opt_str(b"\"svc_name\":", e.svc_name.as_deref());
+    line.raw(b"}");
 }
 
 /// Appends `event` as one JSON object (no newline).
 pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
-    let mut o = Obj::open(out);
-    o.int("category_uid", CATEGORY_UID);
-    o.str("category_name", "Application Activity");
-    o.int("class_uid", CLASS_UID);
-    o.str("class_name", "Datastore Activity");
-    o.int("activity_id", event.activity_id);
-    o.str("activity_name", &event.activity_name);
-    o.int("type_uid", event.type_uid);
-    o.str("type_name", &event.type_name);
-    o.int("severity_id", event.severity_id);
-    o.str("severity", severity_caption(event.severity_id));
-    o.int("status_id", event.status_id);
-    o.str("status", status_caption(event.status_id));
-    o.opt_str("status_code", event.status_code.as_deref());
-    o.opt_str("status_detail", event.status_detail.as_deref());
-    o.int("time", event.time);
-    o.str("time_dt", &event.time_dt);
-    o.opt_int("start_time", event.start_time);
-    o.opt_str("start_time_dt", event.start_time_dt.as_deref());
-    o.opt_int("end_time", event.end_time);
-    o.opt_str("end_time_dt", event.end_time_dt.as_deref());
-    o.opt_int("duration", event.duration);
-    o.int("timezone_offset", event.timezone_offset);
-    o.str("message", &event.message);
-    o.int("type_id", event.type_id);
-    o.str("type", event.type_caption);
+    out.reserve(2048);
+    let mut l = Line(out);
+    l.raw(b"{\"category_uid\":6,\"category_name\":\"Application Activity\",\"class_uid\":6005,\"class_name\":\"Datastore Activity\",\"activity_id\":");
+    l.int(event.activity_id);
+    l.raw(b",\"activity_name\":");
+    l.str(&event.activity_name);
+    l.raw(b",\"type_uid\":");
+    l.int(event.type_uid);
+    l.raw(b",\"type_name\":");
+    l.str(event.type_name);
+    l.raw(b",\"severity_id\":");
+    l.int(event.severity_id);
+    l.raw(b",\"severity\":");
+    l.str(severity_caption(event.severity_id));
+    l.raw(b",\"status_id\":");
+    l.int(event.status_id);
+    l.raw(b",\"status\":");
+    l.str(status_caption(event.status_id));
+    l.opt_str(b",\"status_code\":", event.status_code.as_deref());
+    l.opt_str(b",\"status_detail\":", event.status_detail.as_deref());
+    l.raw(b",\"time\":");
+    l.int(event.time);
+    l.raw(b",\"time_dt\":");
+    l.str(&event.time_dt);
+    l.opt_int(b",\"start_time\":", event.start_time);
+    l.opt_str(b",\"start_time_dt\":", event.start_time_dt.as_deref());
+    l.opt_int(b",\"end_time\":", event.end_time);
+    l.opt_str(b",\"end_time_dt\":", event.end_time_dt.as_deref());
+    l.opt_int(b",\"duration\":", event.duration);
+    l.raw(b",\"timezone_offset\":");
+    l.int(event.timezone_offset);
+    l.raw(b",\"message\":");
+    l.str(&event.message);
+    l.raw(b",\"type_id\":");
+    l.int(event.type_id);
+    l.raw(b",\"type\":");
+    l.str(event.type_caption);
+
     let m = &event.metadata;
-    o.obj("metadata", |o| {
-        o.str("version", OCSF_VERSION);
-        o.key("profiles").extend_from_slice(b"[\"cloud\",\"datetime\"]");
-        o.obj("product", |o| {
-            o.str("name", &m.product.name);
-            o.str("vendor_name", "AWS");
-            o.opt_str("version", m.product.version.as_deref());
-            o.obj("feature", |o| o.str("name", "Database Activity Streams"));
-        });
-        o.str("uid", &m.uid);
-        o.opt_str("correlation_uid", m.correlation_uid.as_deref());
-        o.opt_str("event_code", m.event_code.as_deref());
-        o.opt_str("log_name", m.log_name);
-        o.str("log_provider", "Amazon Kinesis Data Streams");
-        o.opt_str("log_version", m.log_version);
-        o.opt_str("original_time", m.original_time.as_deref());
-        o.opt_str("tenant_uid", m.tenant_uid);
-    });
-    o.obj("cloud", |o| {
-        o.str("provider", "AWS");
-        o.opt_str("region", event.cloud.region);
-        if let Some(account) = event.cloud.account {
-            o.obj("account", |o| {
-                o.str("uid", account);
-                o.int("type_id", 10u8);
-                o.str("type", "AWS Account");
-            });
-        }
-    });
-    o.obj("actor", |o| {
-        if let Some(u) = &event.actor.user {
-            o.obj("user", |o| {
-                o.str("name", &u.name);
-                o.int("type_id", u.type_id);
-                o.str("type", u.type_caption);
-            });
-        }
-        if let Some(s) = &event.actor.session {
-            o.obj("session", |o| {
-                o.str("uid", &s.uid);
-                if let Some(remote) = s.is_remote {
-                    o.key("is_remote").extend_from_slice(if remote { b"true" } else { b"false" });
-                }
-            });
-        }
-        o.opt_str("app_name", event.actor.app_name.as_deref());
-    });
-    o.obj("src_endpoint", |o| endpoint(o, &event.src_endpoint));
-    if let Some(dst) = &event.dst_endpoint {
-        o.obj("dst_endpoint", |o| endpoint(o, dst));
+    l.raw(b",\"metadata\":{\"version\":\"1.3.0\",\"profiles\":[\"cloud\",\"datetime\"],\"product\":{\"name\":");
+    l.str(&m.product.name);
+    l.raw(b",\"vendor_name\":\"AWS\"");
+    l.opt_str(b",\"version\":", m.product.version.as_deref());
+    l.raw(b",\"feature\":{\"name\":\"Database Activity Streams\"}},\"uid\":");
+    l.str(m.uid.as_str());
+    if let Some([a, b, c]) = &m.correlation_uid {
+        l.raw(b",\"correlation_uid\":");
+        l.joined(&[a, b, c], b':');
     }
-    o.obj("database", |o| {
-        o.opt_str("name", event.database.name.as_deref());
-        o.str("uid", &event.database.uid);
-        o.int("type_id", 1u8);
-        o.str("type", "Relational");
-    });
+    l.opt_str(b",\"event_code\":", m.event_code.as_deref());
+    l.opt_str(b",\"log_name\":", m.log_name);
+    l.raw(b",\"log_provider\":\"Amazon Kinesis Data Streams\"");
+    l.opt_str(b",\"log_version\":", m.log_version);
+    l.opt_str(b",\"original_time\":", m.original_time.as_deref());
+    l.opt_str(b",\"tenant_uid\":", m.tenant_uid);
+
+    l.raw(b"},\"cloud\":{\"provider\":\"AWS\"");
+    l.opt_str(b",\"region\":", event.cloud.region);
+    if let Some(account) = event.cloud.account {
+        l.raw(b",\"account\":{\"uid\":");
+        l.str(account);
+        l.raw(b",\"type_id\":10,\"type\":\"AWS Account\"}");
+    }
+
+    l.raw(b"},\"actor\":{");
+    let a = &event.actor;
+    let mut members = l.members();
+    if let Some(u) = &a.user {
+        let line = members.key(b"\"user\":{\"name\":");
+        line.str(&u.name);
+        line.raw(b",\"type_id\":");
+        line.int(u.type_id);
+        line.raw(b",\"type\":");
+        line.str(u.type_caption);
+        line.raw(b"}");
+    }
+    if let Some(s) = &a.session {
+        let line = members.key(b"\"session\":{\"uid\":");
+        line.str(&s.uid);
+        match s.is_remote {
+            Some(true) => line.raw(b",\"is_remote\":true}"),
+            Some(false) => line.raw(b",\"is_remote\":false}"),
+            None => line.raw(b"}"),
+        }
+    }
+    members.opt_str(b"\"app_name\":", a.app_name.as_deref());
+
+    l.raw(b"},\"src_endpoint\":");
+    endpoint(&mut l, &event.src_endpoint);
+    if let Some(dst) = &event.dst_endpoint {
+        l.raw(b",\"dst_endpoint\":");
+        endpoint(&mut l, dst);
+    }
+
+    let db = &event.database;
+    match &db.name {
+        Some(name) => {
+            l.raw(b",\"database\":{\"name\":");
+            l.str(name);
+            l.raw(b",\"uid\":");
+            l.joined(&[db.owner, name], b'/');
+        }
+        None => {
+            l.raw(b",\"database\":{\"uid\":");
+            l.str(db.owner);
+        }
+    }
+    l.raw(b",\"type_id\":1,\"type\":\"Relational\"}");
     if let Some(t) = &event.table {
-        o.obj("table", |o| o.str("name", &t.name));
+        l.raw(b",\"table\":{\"name\":");
+        l.str(&t.name);
+        l.raw(b"}");
     }
     if let Some(q) = &event.query_info {
-        o.obj("query_info", |o| {
-            o.str("uid", &q.uid);
-            o.str("query_string", &q.query_string);
-        });
+        l.raw(b",\"query_info\":{\"uid\":");
+        match &q.uid {
+            Some([s, st, sub]) => l.joined(&[s, st, sub], b':'),
+            None => l.str(m.uid.as_str()),
+        }
+        l.raw(b",\"query_string\":");
+        l.str(&q.query_string);
+        l.raw(b"}");
     }
     if !event.observables.is_empty() {
-        let out = o.key("observables");
-        out.push(b'[');
+        l.raw(b",\"observables\":[");
         for (i, ob) in event.observables.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            let mut item = Obj::open(out);
-            item.str("name", ob.name);
-            item.int("type_id", ob.type_id);
-            item.str("type", ob.type_caption);
-            item.str("value", &ob.value);
-            item.close();
+            l.raw(if i > 0 { b",{\"name\":" } else { b"{\"name\":" });
+            l.str(ob.name);
+            l.raw(b",\"type_id\":");
+            l.int(ob.type_id);
+            l.raw(b",\"type\":");
+            l.str(ob.type_caption);
+            l.raw(b",\"value\":");
+            l.str(&ob.value);
+            l.raw(b"}");
         }
-        out.push(b']');
+        l.raw(b"]");
     }
+
+    // `das` < `das_cluster_id` < `redaction`: the order of a sorted map.
     let u = &event.unmapped;
-    o.obj("unmapped", |o| {
-        // `das` < `das_cluster_id` < `redaction`: the order of a sorted map.
-        write_object(o.key("das"), u.das.unplaced());
-        o.opt_str("das_cluster_id", u.das_cluster_id);
-        if let Some(r) = &u.redaction {
-            o.obj("redaction", |o| {
-                o.opt_str("command_hmac", r.command_hmac.as_deref());
-                let out = o.key("fields");
-                out.push(b'[');
-                for (i, f) in r.fields.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    write_str(out, f);
-                }
-                out.push(b']');
-                o.str("mode", r.mode);
-            });
+    l.raw(b",\"unmapped\":{\"das\":");
+    write_object(l.0, u.das.unplaced());
+    l.opt_str(b",\"das_cluster_id\":", u.das_cluster_id);
+    if let Some(r) = &u.redaction {
+        l.raw(b",\"redaction\":{");
+        if let Some(hmac) = &r.command_hmac {
+            l.raw(b"\"command_hmac\":");
+            l.str(hmac);
+            l.raw(b",");
         }
-    });
-    o.close();
+        l.raw(b"\"fields\":[");
+        for (i, f) in r.fields.iter().enumerate() {
+            if i > 0 {
+                l.raw(b",");
+            }
+            l.str(f);
+        }
+        l.raw(b"],\"mode\":");
+        l.str(r.mode);
+        l.raw(b"}");
+    }
+    l.raw(b"}}");
 }

@@ -191,11 +191,13 @@ pub fn decode<O: Output>(job: Job, limits: Limits, filters: &Filters, piece_byte
         let src = Inflater::new(&compressed, limits.max_inflated_bytes).map_err(Failure::from)?;
         read_record(src, read_limits, enc).map_err(Failure::from)
     };
+    // Lines run about forty times the compressed payload: one allocation for most records.
+    let guess = compressed.len().saturating_mul(40).clamp(4 << 10, piece_bytes.min(4 << 20));
     let mut first: Encoder<'_, O> = Encoder {
         ctx,
         filters,
         counts: Counts::default(),
-        lines: Lines::default(),
+        lines: Lines { buf: Vec::with_capacity(guess), ends: Vec::new() },
         piece_bytes,
         first_read: true,
         overflow: false,
