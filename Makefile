@@ -110,10 +110,9 @@ template-lint: $(SAM_VENV)/.installed
 sam-build: $(SAM_VENV)/.installed lambda-tools
 	PATH="$(abspath $(VENV))/bin:$(abspath $(SAM_VENV))/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build --beta-features
 
-## bench: end to end beside the documented Python consumer (same corpus, same moto KMS), stages, memory, start-up
+## bench: whole processes beside the documented Python consumer (same corpus, same moto KMS), memory on dense and hostile batches, warm invocations, stages
 BENCH_ARGS ?=
 bench: venv
-	$(CARGO) build --release --quiet --bin das-forwarder
 	$(CARGO) bench --quiet --bench pipeline -- $(BENCH_ARGS)
 	$(CARGO) bench --quiet --bench stages
 

@@ -1,170 +1,88 @@
-//! `make bench`: the whole CPU path of das-forwarder beside the AWS documentation's Python
-//! consumer, on one corpus, in one run. Everything is local: KMS is a moto server on a loopback
-//! port (started here, stopped by its PID), and the same KMS serves both sides.
+//! `make bench`: das-forwarder beside the AWS documentation's Python consumer, whole processes,
+//! on corpora made by `das-forwarder generate`, in one run. Everything is local: KMS and S3 are
+//! a moto server on a loopback port (started here, stopped by its PID), and the same KMS serves
+//! both sides.
 //!
-//! Prints: events/s per core and MB/s of input end to end (envelope → cached key → ESDK decrypt →
-//! inflate → parse → OCSF → NDJSON → gzip), with 1 and 2 decode threads; the time per stage; KMS
-//! calls; gzip levels; the Python baseline with one KMS call per record and with its KMS calls
-//! cached, and the ratios; the peak resident memory of `das-forwarder invoke` on a 10,000-record
-//! batch of about 6 MB; process start to ready; the size of the arm64 `bootstrap`.
+//! Prints one table: the ratios against the consumer (on all cores, on one core, and with one
+//! KMS call per record), events/s a core beside the floor (decrypt + inflate alone), peak RSS on
+//! the dense and the hostile batches (with the hostile batch's invocations, each within its
+//! deadline, and every event delivered exactly once), RSS across warm invocations in the Lambda
+//! runtime, start to ready, and the S3 path's compression as a figure of its own.
 //!
-//! Flags (after `--`): `--records N` (corpus records, default 2000), `--runs N` (default 5),
-//! `--binary PATH` (default target/release/das-forwarder), `--skip-python`. Without `--bench`
-//! (as `cargo test --all-targets` runs it) it makes a small smoke run instead.
+//! Flags (after `--`): `--records N` (corpus records, default 1000), `--runs N` (default 5),
+//! `--skip-python`, `--skip-hostile`. Without `--bench` (as `cargo test --all-targets` runs it)
+//! it makes a small smoke run of every section instead.
 
 #[path = "../tests/common/mod.rs"]
+#[allow(dead_code)]
 mod common;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use common::moto::{venv, Moto};
 use common::repo_dir;
+use common::runtime_api::RuntimeApi;
 use das_forwarder::cli::generate::{generate_with_keys, GenerateOptions};
-use das_forwarder::config::Config;
-use das_forwarder::das::activity::parse_record;
 use das_forwarder::das::envelope;
 use das_forwarder::das::inflate::inflate;
-use das_forwarder::das::resource::resource_id;
-use das_forwarder::decode::{lookup, Decoded};
 use das_forwarder::esdk::{self, RawAesKeyring};
-use das_forwarder::handler::Forwarder;
-use das_forwarder::keys::kms::KmsKeys;
-use das_forwarder::keys::{DataKeyCache, KeyContext, KeyProvider};
-use das_forwarder::ocsf::Filters;
-use das_forwarder::ocsf::{map, RecordContext};
-use das_forwarder::output::encode_record;
-use das_forwarder::sinks::partition::partition;
-use das_forwarder::sinks::quarantine::FileQuarantine;
-use das_forwarder::sinks::s3::encoder::{gzip, gzip_lines};
-use das_forwarder::sinks::{OutputBatch, RejectedEvent, Sink, SinkError};
-use futures::future::BoxFuture;
 
 const RESOURCE: &str = "cluster-BENCH7Q2LKXH3ZC5RTUVWX4Y";
 const DATA_KEYS: usize = 4;
 const EVENTS_PER_RECORD: usize = 25;
+const BINARY: &str = env!("CARGO_BIN_EXE_das-forwarder");
 
 struct Args {
+    smoke: bool,
     records: usize,
     runs: usize,
-    binary: PathBuf,
     python: bool,
+    hostile: bool,
 }
 
 fn args() -> Args {
-    let mut a = Args { records: 2000, runs: 5, binary: repo_dir().join("target/release/das-forwarder"), python: true };
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    if !argv.iter().any(|a| a == "--bench") {
-        // `cargo test --all-targets` runs this binary without `--bench`: a small smoke run
-        // of every section, so the bench cannot rot unnoticed (no numbers worth reading).
-        a.records = 24;
-        a.runs = 1;
-        a.binary = PathBuf::from("/nonexistent/smoke-run");
-    }
-    let mut i = 0;
-    while i < argv.len() {
-        let value = || argv.get(i + 1).cloned().unwrap_or_default();
-        match argv[i].as_str() {
-            "--records" => a.records = value().parse().expect("--records N"),
-            "--runs" => a.runs = value().parse().expect("--runs N"),
-            "--binary" => a.binary = PathBuf::from(value()),
-            "--skip-python" => {
-                a.python = false;
-                i -= 1;
-            }
-            _ => {
-                i -= 1; // `--bench` and anything else cargo passes
-            }
+    // `cargo test --all-targets` runs this binary without `--bench`: a small run of every
+    // section, so the bench cannot rot unnoticed (no numbers worth reading).
+    let smoke = !argv.iter().any(|a| a == "--bench");
+    let mut a = Args {
+        smoke,
+        records: if smoke { 24 } else { 1000 },
+        runs: if smoke { 1 } else { 5 },
+        python: true,
+        hostile: true,
+    };
+    let mut it = argv.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--records" => a.records = it.next().and_then(|v| v.parse().ok()).expect("--records N"),
+            "--runs" => a.runs = it.next().and_then(|v| v.parse().ok()).expect("--runs N"),
+            "--skip-python" => a.python = false,
+            "--skip-hostile" => a.hostile = false,
+            _ => {} // `--bench` and what else cargo passes
         }
-        i += 2;
     }
     a
 }
 
-/// The S3 sink without the PUT: partition by hour, gzip each object, count the bytes.
-struct GzipOnly {
-    level: u32,
-    bytes: AtomicU64,
+fn generate(opts: GenerateOptions, keys: &[([u8; 32], String)], path: &Path) -> KinesisEvent {
+    let value = generate_with_keys(&opts, keys);
+    std::fs::write(path, serde_json::to_vec(&value).unwrap()).unwrap();
+    serde_json::from_value(value).unwrap()
 }
 
-impl Sink for GzipOnly {
-    fn name(&self) -> &'static str {
-        "gzip"
-    }
-    fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<Vec<RejectedEvent>, SinkError>> {
-        Box::pin(async move {
-            for part in partition(batch, "das/", "ndjson.gz") {
-                let body = gzip_lines(&part.lines, self.level, das_forwarder::parallel::default_threads());
-                self.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
-            }
-            Ok(Vec::new())
-        })
-    }
-}
-
-fn corpus(records: usize, events_per_record: usize, seed: u64, keys: &[([u8; 32], String)]) -> serde_json::Value {
-    let opts = GenerateOptions {
-        events_per_record: Some(events_per_record),
+fn options(records: usize, events: usize, seed: u64) -> GenerateOptions {
+    GenerateOptions {
+        events_per_record: Some(events),
         records,
         seed,
         resource_id: RESOURCE.into(),
-        data_keys: keys.len(),
+        data_keys: DATA_KEYS,
         ..GenerateOptions::default()
-    };
-    generate_with_keys(&opts, keys)
-}
-
-fn config(threads: usize, gzip_level: u32) -> Config {
-    Config::from_lookup(|k| match k {
-        "DECODE_THREADS" => Some(threads.to_string()),
-        "OUTPUT_GZIP_LEVEL" => Some(gzip_level.to_string()),
-        "DELIVERY_TIMEOUT_SECS" => Some("600".into()),
-        _ => None,
-    })
-    .expect("bench configuration")
-}
-
-struct E2e {
-    seconds: f64,
-    events: usize,
-    kms_calls: u64,
-    output_bytes: u64,
-}
-
-/// The handler end to end with a fresh forwarder (cold key cache: its KMS calls are in the time).
-async fn run_e2e(event: &KinesisEvent, sdk: &aws_config::SdkConfig, threads: usize, level: u32) -> E2e {
-    let provider: Arc<dyn KeyProvider> = Arc::new(KmsKeys::new(aws_sdk_kms::Client::new(sdk)));
-    let sink = Arc::new(GzipOnly { level, bytes: AtomicU64::new(0) });
-    struct Shared(Arc<GzipOnly>);
-    impl Sink for Shared {
-        fn name(&self) -> &'static str {
-            self.0.name()
-        }
-        fn deliver<'a>(&'a self, batch: &'a OutputBatch) -> BoxFuture<'a, Result<Vec<RejectedEvent>, SinkError>> {
-            self.0.deliver(batch)
-        }
-    }
-    let scratch = std::env::temp_dir().join("das-forwarder-bench-quarantine");
-    let forwarder = Forwarder::new(
-        config(threads, level),
-        provider,
-        vec![Box::new(Shared(sink.clone()))],
-        Box::new(FileQuarantine::new(scratch, "quarantine/".into())),
-    );
-    let start = Instant::now();
-    let (response, summary) = forwarder.handle(event).await;
-    let seconds = start.elapsed().as_secs_f64();
-    assert!(response.batch_item_failures.is_empty() && summary.quarantined == 0, "bench batch failed: {summary:?}");
-    E2e {
-        seconds,
-        events: summary.events,
-        kms_calls: summary.key_provider_calls,
-        output_bytes: sink.bytes.load(Ordering::Relaxed),
     }
 }
 
@@ -173,47 +91,54 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Time per stage over the whole corpus on one thread, keys already cached.
-async fn stages(event: &KinesisEvent, cache: &DataKeyCache, level: u32) -> Vec<(&'static str, Duration)> {
-    let mut t: BTreeMap<usize, (&'static str, Duration)> = BTreeMap::new();
-    let mut add = |i: usize, name: &'static str, d: Duration| t.entry(i).or_insert((name, Duration::ZERO)).1 += d;
-    let mut outputs = Vec::new();
-    for r in &event.records {
-        let s = Instant::now();
-        let env = envelope::parse(&r.kinesis.data.0).expect("envelope");
-        add(0, "envelope (JSON, base64)", s.elapsed());
-        let s = Instant::now();
-        let resource = resource_id(r.event_source_arn.as_deref(), None).expect("resource");
-        let ctx = KeyContext { key: resource.encryption_context_key(), value: resource.as_str() };
-        let key = cache.get(&env.key_blob, ctx).await.expect("key");
-        add(1, "wrapping key (cache hit)", s.elapsed());
-        let s = Instant::now();
-        let compressed = esdk::decrypt(&env.message, &RawAesKeyring::das(key.bytes())).expect("decrypt");
-        add(2, "ESDK decrypt (AES-GCM frames)", s.elapsed());
-        let s = Instant::now();
-        let json = inflate(&compressed, 64 << 20).expect("inflate");
-        add(3, "inflate (gunzip)", s.elapsed());
-        let s = Instant::now();
-        let record = parse_record(&json, 100_000).expect("parse");
-        add(4, "parse activity JSON", s.elapsed());
-        let s = Instant::now();
-        let decoded = Decoded { resource, version: env.version, record };
-        let encoded = encode_record(decoded, r.event_source_arn.as_deref(), 0, &Filters::default());
-        add(5, "OCSF map + NDJSON", s.elapsed());
-        outputs.push(encoded);
-    }
-    let s = Instant::now();
-    let lines: Vec<&[u8]> = outputs.iter().flat_map(|o| o.events.iter().map(|e| &e.line[..])).collect();
-    let gz = gzip_lines(&lines, level, 1);
-    add(6, "gzip output", s.elapsed());
-    std::hint::black_box(gz);
-    t.into_values().collect()
+/// One `das-forwarder invoke` as a whole process.
+struct Invoke {
+    seconds: f64,
+    response: serde_json::Value,
+    summary: serde_json::Value,
+    peak_rss_kib: u64,
 }
 
-fn python_baseline(corpus: &Path, endpoint: &str, cache: bool) -> serde_json::Value {
+fn invoke(event: &Path, env: &[(&str, String)], one_core: bool) -> Invoke {
+    let mut cmd = if one_core {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "0", BINARY]);
+        c
+    } else {
+        Command::new(BINARY)
+    };
+    cmd.args(["invoke", "--event"]).arg(event).envs(env.iter().map(|(k, v)| (k, v))).env("RUST_LOG", "warn");
+    let start = Instant::now();
+    let out = cmd.output().expect("run das-forwarder");
+    let seconds = start.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "invoke failed: {stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = |prefix: &str| stderr.lines().find_map(|l| l.strip_prefix(prefix).map(str::to_owned));
+    Invoke {
+        seconds,
+        response: serde_json::from_str(stdout.lines().last().unwrap_or("{}")).expect("response"),
+        summary: serde_json::from_str(&line("summary: ").expect("summary")).unwrap(),
+        peak_rss_kib: line("peak_rss_kib: ").and_then(|v| v.trim().parse().ok()).expect("peak_rss_kib"),
+    }
+}
+
+fn kms_file_env(moto: &Moto, out: &Path) -> Vec<(&'static str, String)> {
+    let mut env = moto.aws_env();
+    env.extend([
+        ("KEY_PROVIDER", "kms".into()),
+        ("SINKS", "file".into()),
+        ("FILE_SINK_DIR", out.display().to_string()),
+        ("METRICS", "off".into()),
+    ]);
+    env
+}
+
+fn python_baseline(corpus: &Path, endpoint: &str, cache: bool, out: &Path) -> serde_json::Value {
     let mut cmd = Command::new(venv().join("bin/python"));
     cmd.arg(repo_dir().join("tests/support/bench_baseline.py"))
         .args(["--corpus", &corpus.display().to_string(), "--endpoint", endpoint, "--resource-id", RESOURCE])
+        .args(["--out", &out.display().to_string()])
         .current_dir(repo_dir().join("tests/support"));
     if cache {
         cmd.arg("--cache");
@@ -223,35 +148,160 @@ fn python_baseline(corpus: &Path, endpoint: &str, cache: bool) -> serde_json::Va
     serde_json::from_slice(&out.stdout).expect("baseline JSON")
 }
 
-/// `das-forwarder invoke` on `event` against moto (KMS and S3): its peak RSS in KiB.
-fn invoke_peak_rss(binary: &Path, event: &Path, moto: &Moto, bucket: &str) -> (u64, f64) {
-    let start = Instant::now();
-    let out = Command::new(binary)
-        .args(["invoke", "--event", &event.display().to_string()])
-        .envs(moto.aws_env())
-        .envs([("KEY_PROVIDER", "kms"), ("SINKS", "s3"), ("S3_BUCKET", bucket), ("S3_FORCE_PATH_STYLE", "true")])
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run das-forwarder");
-    let seconds = start.elapsed().as_secs_f64();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "invoke failed: {stderr}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("\"batchItemFailures\":[]"), "records reported: {stderr}");
-    let kib = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("peak_rss_kib: "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("peak_rss_kib in the invoke output");
-    (kib, seconds)
+/// Decrypt and inflate alone, on one thread, keys in hand: the floor under the pipeline.
+fn floor(event: &KinesisEvent, keys: &[([u8; 32], String)], runs: usize) -> f64 {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let messages: Vec<(Vec<u8>, [u8; 32])> = event
+        .records
+        .iter()
+        .map(|r| {
+            let env = envelope::parse(&r.kinesis.data.0).unwrap();
+            let key = keys.iter().find(|(_, blob)| b64.decode(blob).unwrap() == env.key_blob).unwrap().0;
+            (env.message, key)
+        })
+        .collect();
+    let times = (0..runs.max(3))
+        .map(|_| {
+            let start = Instant::now();
+            for (message, key) in &messages {
+                let plain = esdk::decrypt(message, &RawAesKeyring::das(key)).unwrap();
+                std::hint::black_box(inflate(&plain, 64 << 20).unwrap());
+            }
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    median(times)
 }
 
-/// Process start to ready: `invoke` of an empty batch with the Lambda configuration
-/// (KMS and S3 clients built, nothing sent): wall time of the whole process, median of 21.
-fn start_to_ready(binary: &Path, empty: &Path) -> f64 {
+/// Every `metadata.uid` under `dir` (the NDJSON lines of the file sink), and the line count.
+fn uids_under(dir: &Path) -> (usize, HashSet<String>) {
+    const MARK: &[u8] = b"\"feature\":{\"name\":\"Database Activity Streams\"}},\"uid\":\"";
+    let mut lines = 0;
+    let mut uids = HashSet::new();
+    for file in common::files_under(dir).iter().filter(|p| p.extension().is_some_and(|x| x == "ndjson")) {
+        let body = std::fs::read(file).unwrap();
+        for line in body.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            lines += 1;
+            let at = memchr::memmem::find(line, MARK).expect("a uid in every line") + MARK.len();
+            uids.insert(String::from_utf8_lossy(&line[at..at + 32]).into_owned());
+        }
+    }
+    (lines, uids)
+}
+
+struct Hostile {
+    invocations: usize,
+    max_seconds: f64,
+    max_rss_kib: u64,
+    events: usize,
+    unique: usize,
+    expected: usize,
+    inflated_gb: f64,
+    size_mb: f64,
+}
+
+/// The hostile batch through as many invocations as its deadline needs, as Kinesis would retry
+/// them: each one from the first record the last reported.
+fn hostile(
+    moto: &Moto,
+    keys: &[([u8; 32], String)],
+    dir: &Path,
+    (records, events, statement): (usize, usize, usize),
+    deadline_secs: u64,
+) -> Hostile {
+    let path = dir.join("hostile.json");
+    let opts = GenerateOptions {
+        statement_bytes: Some(statement),
+        profile: das_forwarder::cli::generate::Profile::Postgres,
+        ..options(records, events, 44)
+    };
+    let mut event = generate(opts, keys, &path);
+    let size_mb = std::fs::metadata(&path).unwrap().len() as f64 / 1e6;
+    let out = dir.join("hostile-out");
+    let _ = std::fs::remove_dir_all(&out);
+    let mut env = kms_file_env(moto, &out);
+    env.push(("DELIVERY_TIMEOUT_SECS", deadline_secs.to_string()));
+    let mut h = Hostile {
+        invocations: 0,
+        max_seconds: 0.0,
+        max_rss_kib: 0,
+        events: 0,
+        unique: 0,
+        expected: records * events,
+        inflated_gb: (records * events * statement) as f64 / 1e9,
+        size_mb,
+    };
+    loop {
+        let run = invoke(&path, &env, false);
+        h.invocations += 1;
+        h.max_seconds = h.max_seconds.max(run.seconds);
+        h.max_rss_kib = h.max_rss_kib.max(run.peak_rss_kib);
+        let failures = run.response["batchItemFailures"].as_array().cloned().unwrap_or_default();
+        let Some(first) = failures.first().and_then(|f| f["itemIdentifier"].as_str()) else { break };
+        let from = event.records.iter().position(|r| r.kinesis.sequence_number == first).unwrap();
+        assert!(from > 0 || h.invocations < 3, "no progress: {}", run.summary);
+        assert!(h.invocations < 100, "too many invocations");
+        event.records.drain(..from);
+        std::fs::write(&path, serde_json::to_vec(&event).unwrap()).unwrap();
+    }
+    let (lines, uids) = uids_under(&out);
+    h.events = lines;
+    h.unique = uids.len();
+    let _ = std::fs::remove_dir_all(&out);
+    h
+}
+
+/// The binary in the Lambda runtime (a loopback Runtime API): VmRSS after each of `checkpoints`
+/// warm invocations of the same batch.
+async fn warm_invocations(event: &Path, out: &Path, checkpoints: &[usize]) -> Vec<(usize, u64)> {
+    let api = RuntimeApi::start(std::fs::read(event).unwrap(), Duration::from_secs(60)).await;
+    let mut child = Command::new(BINARY)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "das-forwarder")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_REGION", "us-east-1")
+        .env("KEY_PROVIDER", "local")
+        .env("LOCAL_MASTER_KEY_FILE", repo_dir().join("events/local-master-key.hex"))
+        .env("SINKS", "file")
+        .env("FILE_SINK_DIR", out)
+        .env("METRICS", "off")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start das-forwarder in the runtime");
+    let mut rss = Vec::new();
+    let mut done = 0;
+    for &n in checkpoints {
+        api.release(n - done).await;
+        assert!(api.wait_answered(n, Duration::from_secs(600)).await, "runtime stalled at {}", api.answered().await);
+        done = n;
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+        let kib = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok());
+        rss.push((n, kib.unwrap_or(0)));
+    }
+    assert!(api.errors().await.is_empty(), "the function answered errors");
+    assert!(api.responses().await.iter().all(|r| r.starts_with(b"{\"batchItemFailures\":[]")), "records reported");
+    // Only the process this bench started, by its PID.
+    let _ = child.kill();
+    let _ = child.wait();
+    rss
+}
+
+/// Process start to ready: `invoke` of an empty batch with the Lambda configuration (KMS and
+/// S3 clients built, nothing sent), wall time of the whole process, median of 21.
+fn start_to_ready(empty: &Path) -> f64 {
     let times: Vec<f64> = (0..21)
         .map(|_| {
             let start = Instant::now();
-            let status = Command::new(binary)
+            let status = Command::new(BINARY)
                 .args(["invoke", "--event", &empty.display().to_string()])
                 .envs([
                     ("KEY_PROVIDER", "kms"),
@@ -264,8 +314,8 @@ fn start_to_ready(binary: &Path, empty: &Path) -> f64 {
                     ("AWS_EC2_METADATA_DISABLED", "true"),
                     ("RUST_LOG", "error"),
                 ])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
                 .status()
                 .expect("run das-forwarder");
             assert!(status.success());
@@ -275,196 +325,165 @@ fn start_to_ready(binary: &Path, empty: &Path) -> f64 {
     median(times)
 }
 
+/// gzip levels (libdeflate) and zstd levels on the NDJSON the file sink wrote: bytes, and MB/s
+/// of input on one core.
+fn compression(dir: &Path) -> Vec<(String, usize, f64)> {
+    let mut ndjson = Vec::new();
+    for file in common::files_under(dir).iter().filter(|p| p.extension().is_some_and(|x| x == "ndjson")) {
+        ndjson.extend(std::fs::read(file).unwrap());
+    }
+    let mut rows = vec![("none".to_owned(), ndjson.len(), f64::NAN)];
+    let mut time = |name: String, f: &dyn Fn() -> usize| {
+        let start = Instant::now();
+        let bytes = f();
+        rows.push((name, bytes, ndjson.len() as f64 / 1e6 / start.elapsed().as_secs_f64()));
+    };
+    for level in [1, 3, 6, 9] {
+        time(format!("gzip {level} (libdeflate)"), &|| das_forwarder::sinks::s3::encoder::gzip(&ndjson, level).len());
+    }
+    for level in [1, 3, 6, 9, 19] {
+        time(format!("zstd {level}"), &|| zstd::bulk::compress(&ndjson, level).unwrap().len());
+    }
+    rows
+}
+
 fn main() {
     let args = args();
-    let out_dir = repo_dir().join("target/bench");
-    std::fs::create_dir_all(&out_dir).unwrap();
+    let dir = repo_dir().join(if args.smoke { "target/bench-smoke" } else { "target/bench" });
+    std::fs::create_dir_all(&dir).unwrap();
     let moto = Moto::start();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
-        let sdk = moto.sdk_config().await;
-        let kms = aws_sdk_kms::Client::new(&sdk);
         // KMS `GenerateDataKey` under the RDS encryption context, as RDS does it.
         let keys = moto.rds_data_keys(RESOURCE, DATA_KEYS).await;
-
-        let corpus_json = corpus(args.records, EVENTS_PER_RECORD, 42, &keys);
-        let corpus_path = out_dir.join("corpus.json");
-        std::fs::write(&corpus_path, serde_json::to_vec(&corpus_json).unwrap()).unwrap();
-        let event: KinesisEvent = serde_json::from_value(corpus_json).unwrap();
-        let input_bytes: usize = event.records.iter().map(|r| r.kinesis.data.0.len()).sum();
-        let mb = input_bytes as f64 / 1e6;
-        println!("das-forwarder bench: {} records x {EVENTS_PER_RECORD} events (suite 0178, frames of 4096, {DATA_KEYS} data keys), {mb:.2} MB of record data; {} runs each",
-            args.records, args.runs);
+        let corpus = dir.join("corpus.json");
+        let event = generate(options(args.records, EVENTS_PER_RECORD, 42), &keys, &corpus);
+        let mb = std::fs::metadata(&corpus).unwrap().len() as f64 / 1e6;
+        println!("das-forwarder bench: {} records x {EVENTS_PER_RECORD} statements (generate --events-per-record {EVENTS_PER_RECORD} --seed 42, {DATA_KEYS} data keys, suite 0178), {mb:.1} MB event; {} runs each", args.records, args.runs);
         println!("machine: {} logical CPUs, {}", das_forwarder::parallel::default_threads(), cpu_model());
+        println!("binary: {BINARY}");
 
-        // End to end, 1 and 2 decode threads.
-        let mut rows = Vec::new();
-        let mut best_e2e = f64::MAX;
-        let mut events = 0;
-        let mut kms_calls = 0;
-        for threads in [1, 2] {
-            let mut secs = Vec::new();
+        // das-forwarder, whole processes, file sink, KMS on moto (a fresh process: cold cache).
+        let out = dir.join("out");
+        let run = |one_core: bool| {
+            let mut env = kms_file_env(&moto, &out);
+            if one_core {
+                env.push(("DECODE_THREADS", "1".into()));
+            }
             let mut last = None;
-            for _ in 0..args.runs {
-                let r = run_e2e(&event, &sdk, threads, 6).await;
-                secs.push(r.seconds);
-                last = Some(r);
-            }
-            let r = last.unwrap();
-            let s = median(secs);
-            best_e2e = best_e2e.min(s);
-            events = r.events;
-            kms_calls = r.kms_calls;
-            rows.push((threads, s, r.output_bytes));
-        }
-        println!();
-        println!("end to end (handler, cold key cache, KMS on moto, gzip level 6 output):");
-        println!("  {:>7}  {:>10}  {:>14}  {:>16}  {:>10}  {:>9}", "threads", "ms", "events/s", "events/s/core", "MB/s in", "KMS calls");
-        for (threads, s, _) in &rows {
-            println!(
-                "  {:>7}  {:>10.1}  {:>14.0}  {:>16.0}  {:>10.1}  {:>9}",
-                threads, s * 1000.0, events as f64 / s, events as f64 / s / *threads as f64, mb / s, kms_calls
-            );
-        }
-        println!("  2 threads vs 1: {:.2}x", rows[0].1 / rows[1].1);
-        println!("  output: {} events, {} gzip bytes ({:.1} bytes/event)", events, rows[0].2, rows[0].2 as f64 / events as f64);
+            let secs: Vec<f64> = (0..args.runs)
+                .map(|_| {
+                    let _ = std::fs::remove_dir_all(&out);
+                    let r = invoke(&corpus, &env, one_core);
+                    assert!(r.response["batchItemFailures"].as_array().is_some_and(Vec::is_empty), "{}", r.summary);
+                    let s = r.seconds;
+                    last = Some(r);
+                    s
+                })
+                .collect();
+            (median(secs), last.unwrap())
+        };
+        let (all_cores, all_run) = run(false);
+        let (one_core, one_run) = run(true);
+        let events = all_run.summary["events"].as_u64().unwrap() as f64;
+        let kms_calls = all_run.summary["key_provider_calls"].as_u64().unwrap();
+        let compressed = compression(&out);
+        let _ = one_run;
 
-        // The baseline's own work only (envelope, key, decrypt, gunzip, parse; no OCSF, no gzip),
-        // on 2 threads with a warm cache: the like-for-like comparison.
-        let warm = DataKeyCache::new(Arc::new(KmsKeys::new(kms.clone())), 100, Duration::from_secs(3600));
-        let limits = das_forwarder::decode::Limits::default();
-        // Envelopes and keys with a cold cache: its KMS calls are part of the work.
-        let s = Instant::now();
-        let mut keyed = Vec::new();
-        for r in &event.records {
-            keyed.push(lookup(&r.kinesis.data.0, r.event_source_arn.as_deref(), None, &warm).await.expect("lookup"));
-        }
-        let lookups = s.elapsed().as_secs_f64();
-        let mut same_work = Vec::new();
-        for _ in 0..args.runs {
-            let s = Instant::now();
-            let opened = das_forwarder::parallel::map_ordered(&keyed, 2, |k| k.open(limits).expect("open").record.events.len());
-            same_work.push(s.elapsed().as_secs_f64());
-            assert_eq!(opened.iter().sum::<usize>(), events);
-        }
-        let same_work = lookups + median(same_work);
-        println!(
-            "  the baseline's work only (envelopes and {} KMS calls, then decrypt, gunzip, parse on 2 threads): {:.1} ms, {:.0} events/s",
-            warm.stats().provider_calls, same_work * 1000.0, events as f64 / same_work
-        );
+        let floor_secs = floor(&event, &keys, args.runs);
 
-        // Per stage, one thread, warm cache.
-        let cache = DataKeyCache::new(Arc::new(KmsKeys::new(kms.clone())), 100, Duration::from_secs(3600));
-        let _ = stages(&event, &cache, 6).await; // warm the cache and the allocator
-        let st = stages(&event, &cache, 6).await;
-        let total: f64 = st.iter().map(|(_, d)| d.as_secs_f64()).sum();
-        println!();
-        println!("per stage (one thread, warm key cache), µs per record and share:");
-        for (name, d) in &st {
-            println!("  {:<30} {:>9.1} µs  {:>5.1}%", name, d.as_secs_f64() * 1e6 / args.records as f64, 100.0 * d.as_secs_f64() / total);
-        }
-
-        // Output gzip levels on the same NDJSON.
-        println!();
-        println!("output gzip level (NDJSON of the corpus, one thread):");
-        let mut nd = Vec::new();
-        for r in &event.records {
-            let env = envelope::parse(&r.kinesis.data.0).unwrap();
-            let resource = resource_id(r.event_source_arn.as_deref(), None).unwrap();
-            let key = cache.get(&env.key_blob, KeyContext { key: resource.encryption_context_key(), value: resource.as_str() }).await.unwrap();
-            let rec = parse_record(&inflate(&esdk::decrypt(&env.message, &RawAesKeyring::das(key.bytes())).unwrap(), 64 << 20).unwrap(), 100_000).unwrap();
-            let rc = RecordContext { resource_id: RESOURCE.into(), cluster_id: None, instance_id: rec.instance_id.clone(), version: Some(env.version), region: None, account: None, stream: None, arrival_ms: 0 };
-            for e in rec.events {
-                nd.extend_from_slice(&serde_json::to_vec(&map(e, &rc)).unwrap());
-                nd.push(b'\n');
-            }
-        }
-        for level in [1u32, 3, 6, 9] {
-            let s = Instant::now();
-            let gz = gzip(&nd, level);
-            let secs = s.elapsed().as_secs_f64();
-            println!("  level {level}: {:>7.1} MB/s, ratio {:>5.1}x ({} -> {} bytes)", nd.len() as f64 / 1e6 / secs, nd.len() as f64 / gz.len() as f64, nd.len(), gz.len());
-        }
-
-        // The documented Python consumer on the same corpus and the same KMS.
-        if args.python {
-            let uncached = python_baseline(&corpus_path, &moto.endpoint, false);
-            let cached = python_baseline(&corpus_path, &moto.endpoint, true);
-            let secs = |v: &serde_json::Value| v["seconds"].as_f64().unwrap();
-            println!();
-            println!("baseline: the AWS documentation's Python consumer (aws-encryption-sdk, boto3 KMS on the same moto), same corpus:");
-            for (name, v) in [("one KMS Decrypt per record", &uncached), ("KMS calls cached", &cached)] {
-                println!(
-                    "  {:<28} {:>9.1} ms  {:>10.0} events/s  KMS calls {:>6}  -> das-forwarder (best) is {:.1}x faster",
-                    name, secs(v) * 1000.0, v["events"].as_f64().unwrap() / secs(v), v["kms_calls"], secs(v) / best_e2e
-                );
-                println!("  {:<28} same work only (no OCSF, no output gzip): das-forwarder is {:.1}x faster", "", secs(v) / same_work);
-                assert_eq!(v["events"].as_u64().unwrap() as usize, events, "both sides must see the same events");
-            }
-        }
-
-        // Peak RSS of the real binary on the largest batch a Kinesis mapping delivers.
-        if args.binary.is_file() {
-            let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
-            s3.create_bucket().bucket("das-bench").send().await.expect("CreateBucket");
-            // Lambda delivers at most 6 MB: as many one-event records as fit, and 10,000 records
-            // (about 22 MB, more than a mapping can deliver) as the worst case.
-            let mut rss = Vec::new();
-            for (records, label) in [(2_750, "6 MB batch"), (10_000, "10,000 records")] {
-                let big = corpus(records, 1, 43, &keys);
-                let path = out_dir.join(format!("batch-{records}.json"));
-                std::fs::write(&path, serde_json::to_vec(&big).unwrap()).unwrap();
-                let size = std::fs::metadata(&path).unwrap().len();
-                let (kib, secs) = invoke_peak_rss(&args.binary, &path, &moto, "das-bench");
-                rss.push(format!(
-                    "  peak RSS, invoke of a {label} ({records} records, {:.1} MB event, KMS + S3 on moto): {:.1} MiB ({:.2} s)",
-                    size as f64 / 1e6,
-                    kib as f64 / 1024.0,
-                    secs
-                ));
-            }
-            let empty = out_dir.join("empty.json");
-            std::fs::write(&empty, b"{\"Records\":[]}").unwrap();
-            let ready = start_to_ready(&args.binary, &empty);
-            println!();
-            println!("process ({}):", args.binary.display());
-            for line in &rss {
-                println!("{line}");
-            }
-            println!("  start to ready (empty batch, KMS and S3 clients built, no network I/O): {ready:.1} ms (median of 21 runs, whole process)");
+        let (cached, uncached) = if args.python {
+            let py_out = dir.join("python-out.ndjson");
+            let cached = python_baseline(&corpus, &moto.endpoint, true, &py_out);
+            let uncached = python_baseline(&corpus, &moto.endpoint, false, &py_out);
+            assert_eq!(cached["events"].as_f64().unwrap(), events, "both sides must see the same events");
+            (Some(cached), Some(uncached))
         } else {
-            println!("\n(no {} : build it with `cargo build --release` for the RSS and start-up rows)", args.binary.display());
+            (None, None)
+        };
+
+        // Peak RSS: a 6 MB batch of 25-statement records (as many as fit in Lambda's 6 MB).
+        let per_record = std::fs::metadata(&corpus).unwrap().len() as f64 / args.records as f64;
+        let dense_records = if args.smoke { 48 } else { (6.0e6 / per_record) as usize };
+        let dense = dir.join("dense.json");
+        generate(options(dense_records, EVENTS_PER_RECORD, 43), &keys, &dense);
+        let dense_mb = std::fs::metadata(&dense).unwrap().len() as f64 / 1e6;
+        let _ = std::fs::remove_dir_all(&out);
+        let dense_file = invoke(&dense, &kms_file_env(&moto, &out), false);
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&moto.sdk_config().await).force_path_style(true).build(),
+        );
+        s3.create_bucket().bucket("das-bench").send().await.expect("CreateBucket");
+        let mut s3_env = moto.aws_env();
+        s3_env.extend([
+            ("KEY_PROVIDER", "kms".into()),
+            ("SINKS", "s3".into()),
+            ("S3_BUCKET", "das-bench".into()),
+            ("S3_FORCE_PATH_STYLE", "true".into()),
+            ("METRICS", "off".into()),
+        ]);
+        let dense_s3 = invoke(&dense, &s3_env, false);
+
+        let hostile_shape = if args.smoke { (4, 6, 256 << 10) } else { (40, 60, 1 << 20) };
+        let hostile = args.hostile.then(|| hostile(&moto, &keys, &dir, hostile_shape, if args.smoke { 60 } else { 20 }));
+
+        // Warm invocations in the Lambda runtime, on a batch for the local key provider.
+        let local_keys = das_forwarder::keys::local::LocalKeys::from_file(&repo_dir().join("events/local-master-key.hex")).unwrap();
+        let warm_event = dir.join("warm.json");
+        let warm_opts = options(if args.smoke { 8 } else { 200 }, EVENTS_PER_RECORD, 45);
+        std::fs::write(&warm_event, serde_json::to_vec(&das_forwarder::cli::generate::generate(&warm_opts, &local_keys)).unwrap()).unwrap();
+        let checkpoints: &[usize] = if args.smoke { &[2, 5] } else { &[10, 50, 100, 200, 300] };
+        let warm = warm_invocations(&warm_event, &dir.join("warm-out"), checkpoints).await;
+        let _ = std::fs::remove_dir_all(dir.join("warm-out"));
+
+        let empty = dir.join("empty.json");
+        std::fs::write(&empty, b"{\"Records\":[]}").unwrap();
+        let ready = start_to_ready(&empty);
+
+        // The table.
+        println!();
+        println!("| | das-forwarder | baseline | ratio |");
+        println!("|---|---|---|---|");
+        let eps = |secs: f64| events / secs;
+        println!("| all cores ({} threads), whole process, file sink | {:.1} ms, {:.0} events/s | {} | **{}** |",
+            das_forwarder::parallel::default_threads(), all_cores * 1e3, eps(all_cores),
+            cached.as_ref().map_or("-".into(), |c| format!("consumer, KMS cached: {:.1} ms", c["seconds"].as_f64().unwrap() * 1e3)),
+            cached.as_ref().map_or("-".into(), |c| format!("{:.1}x", c["seconds"].as_f64().unwrap() / all_cores)));
+        println!("| one core (taskset, DECODE_THREADS=1) | {:.1} ms, **{:.0} events/s a core** | {} | **{}** |",
+            one_core * 1e3, eps(one_core),
+            cached.as_ref().map_or("-".into(), |c| format!("the same, single-threaded: {:.0} events/s", events / c["seconds"].as_f64().unwrap())),
+            cached.as_ref().map_or("-".into(), |c| format!("{:.1}x", c["seconds"].as_f64().unwrap() / one_core)));
+        println!("| one KMS call per record (the sample as written) | {:.1} ms, {kms_calls} KMS calls | {} | **{}** |",
+            all_cores * 1e3,
+            uncached.as_ref().map_or("-".into(), |u| format!("{:.1} ms, {} KMS calls", u["seconds"].as_f64().unwrap() * 1e3, u["kms_calls"])),
+            uncached.as_ref().map_or("-".into(), |u| format!("{:.1}x", u["seconds"].as_f64().unwrap() / all_cores)));
+        println!("| floor: decrypt + inflate alone, one core, keys in hand | {:.0} events/s | | pipeline at {:.0}% of it |",
+            eps(floor_secs), 100.0 * floor_secs / one_core);
+        println!("| peak RSS, dense 6 MB batch ({dense_records} records x {EVENTS_PER_RECORD}, {dense_mb:.1} MB, {} events), file sink | **{:.1} MiB** | | |",
+            dense_file.summary["events"], dense_file.peak_rss_kib as f64 / 1024.0);
+        println!("| peak RSS, the same batch, S3 sink (moto, gzip 6) | **{:.1} MiB** | | |", dense_s3.peak_rss_kib as f64 / 1024.0);
+        if let Some(h) = &hostile {
+            println!("| peak RSS, hostile batch ({} records x {} statements of {} KiB, {:.1} MB, {:.2} GB inflated), file sink, {} s deadline | **{:.1} MiB** over {} invocations (longest {:.1} s) | | {} of {} events, {} distinct |",
+                hostile_shape.0, hostile_shape.1, hostile_shape.2 >> 10, h.size_mb, h.inflated_gb, if args.smoke { 60 } else { 20 },
+                h.max_rss_kib as f64 / 1024.0, h.invocations, h.max_seconds, h.events, h.expected, h.unique);
         }
-        let bootstrap = repo_dir().join("target/lambda/das-forwarder/bootstrap");
-        match std::fs::metadata(&bootstrap) {
-            Ok(m) if m.modified().ok() < newest_source() => {
-                println!("  arm64 bootstrap: {:.1} MB, but older than the sources (make build, then rerun)", m.len() as f64 / 1e6)
+        let rss: Vec<String> = warm.iter().map(|(n, kib)| format!("{n}: {:.1}", *kib as f64 / 1024.0)).collect();
+        println!("| RSS in the Lambda runtime after N warm invocations (MiB) | {} | | |", rss.join(", "));
+        println!("| start to ready (empty batch, KMS and S3 clients built) | {ready:.1} ms | | |");
+        println!();
+        println!("S3 path, compression of the corpus's NDJSON ({:.1} MB, one core):", compressed[0].1 as f64 / 1e6);
+        println!("| codec | bytes | ratio | MB/s a core |");
+        println!("|---|---|---|---|");
+        for (name, bytes, mbs) in &compressed[1..] {
+            println!("| {name} | {bytes} | {:.1}x | {mbs:.0} |", compressed[0].1 as f64 / *bytes as f64);
+        }
+        if let Some(h) = &hostile {
+            assert_eq!((h.events, h.unique), (h.expected, h.expected), "every hostile event exactly once");
+            if !args.smoke {
+                assert!(h.max_seconds < 20.0, "an invocation ran past its deadline");
             }
-            Ok(m) => println!("  arm64 bootstrap: {:.1} MB", m.len() as f64 / 1e6),
-            Err(_) => println!("  arm64 bootstrap: not built (make build)"),
         }
     });
-}
-
-/// The newest modification time of what the bootstrap is built from (Cargo.toml, Cargo.lock, src/).
-fn newest_source() -> Option<std::time::SystemTime> {
-    fn walk(dir: &Path, newest: &mut Option<std::time::SystemTime>) {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, newest);
-            } else if let Ok(t) = entry.metadata().and_then(|m| m.modified()) {
-                *newest = (*newest).max(Some(t));
-            }
-        }
-    }
-    let root = repo_dir();
-    let mut newest = None;
-    for file in ["Cargo.toml", "Cargo.lock"] {
-        newest = newest.max(std::fs::metadata(root.join(file)).and_then(|m| m.modified()).ok());
-    }
-    walk(&root.join("src"), &mut newest);
-    newest
 }
 
 fn cpu_model() -> String {

@@ -37,6 +37,7 @@ pub mod moto;
 pub mod ocsf;
 pub mod oracle;
 pub mod receiver;
+pub mod runtime_api;
 
 /// Runs `das-forwarder invoke` with exactly `env` (plus PATH) and returns
 /// (response JSON, summary JSON, stderr).
