@@ -14,7 +14,6 @@
 //! it makes a small smoke run of every section instead.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::collections::HashSet;

@@ -28,6 +28,7 @@ const ARN: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/aws-rds-das-clu
 const MAX_INFLATED: usize = 1 << 20;
 const MAX_EVENTS: usize = 50;
 const MAX_FRAME: u32 = 64 * 1024;
+const MAX_EVENT: usize = 256 << 10;
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -217,6 +218,11 @@ fn catalogue() -> Vec<(&'static str, Vec<u8>, &'static str)> {
             record(&message(&gzip(&inner(Value::Array(vec![json!({"type": "heartbeat"}); MAX_EVENTS + 1]))), 4096)),
             "activity.too_many_events",
         ),
+        (
+            "an event over MAX_EVENT_BYTES",
+            record(&message(&gzip(&inner(json!([{"commandText": "x".repeat(MAX_EVENT + 1)}]))), 4096)),
+            "activity.event_too_large",
+        ),
     ]
 }
 
@@ -237,6 +243,7 @@ fn forwarder(out: &Path) -> Forwarder {
         "MAX_INFLATED_BYTES" => Some(MAX_INFLATED.to_string()),
         "MAX_EVENTS_PER_RECORD" => Some(MAX_EVENTS.to_string()),
         "MAX_FRAME_LENGTH" => Some(MAX_FRAME.to_string()),
+        "MAX_EVENT_BYTES" => Some(MAX_EVENT.to_string()),
         _ => None,
     })
     .unwrap();

@@ -144,6 +144,8 @@ struct Reader<S> {
     checked: usize,
     eof: bool,
     max_window: usize,
+    /// The largest value accepted (`max_event_bytes`).
+    max_value: usize,
     /// Set once a byte sequence is not UTF-8 (absolute offset).
     not_utf8: Option<usize>,
 }
@@ -218,6 +220,8 @@ impl<S: Source> Reader<S> {
 
     fn skip_ws(&mut self) -> Result<Option<u8>, Stop> {
         loop {
+            // Whitespace between values is not kept.
+            self.mark = self.pos;
             match self.peek()? {
                 Some(b' ' | b'\t' | b'\n' | b'\r') => self.pos += 1,
                 other => return Ok(other),
@@ -235,9 +239,17 @@ impl<S: Source> Reader<S> {
         Ok(self.buf[self.mark + rel])
     }
 
-    /// Scans the value starting at `pos`; returns its length. The value stays in the window
-    /// (from `mark`) until the next scan.
+    /// Scans the value starting at `pos`; returns its length, at most `max_event_bytes`. The
+    /// value stays in the window (from `mark`) until the next scan.
     fn scan_value(&mut self) -> Result<usize, Stop> {
+        let len = self.scan_extent()?;
+        if len > self.max_value {
+            return Err(Stop::TooLarge);
+        }
+        Ok(len)
+    }
+
+    fn scan_extent(&mut self) -> Result<usize, Stop> {
         self.mark = self.pos;
         let first = self.byte_at(0)?;
         let mut rel = 0;
@@ -343,6 +355,7 @@ pub fn read_record<S: Source, V: Visit + ?Sized>(
         checked: 0,
         eof: false,
         max_window: limits.max_event_bytes.saturating_add(READ_SIZE),
+        max_value: limits.max_event_bytes,
         not_utf8: None,
     };
     let mut info = RecordInfo::default();
@@ -708,5 +721,14 @@ mod tests {
             }
         }
         assert!(n >= 8);
+    }
+
+    #[test]
+    fn a_bomb_of_whitespace_is_too_large() {
+        let gz = crate::sinks::s3::encoder::gzip(&vec![b' '; 16 << 20], 6);
+        let src = crate::das::inflate::Inflater::new(&gz, 1 << 20).unwrap();
+        let limits = ReadLimits { max_events: 10, max_event_bytes: 256 << 10 };
+        let r = read_record(src, limits, &mut CheckOnly);
+        assert!(matches!(r, Err(ReadError::Inflate(InflateError::TooLarge(_)))), "{r:?}");
     }
 }
