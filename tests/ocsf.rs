@@ -578,7 +578,7 @@ proptest! {
 
     /// Broken records: both engines refuse them under the same reason code.
     #[test]
-    fn both_engines_refuse_alike(text in record_text(), cut in any::<prop::sample::Index>(), junk in "[\\[\\]{}\",:x0\\\\ ]{1,3}") {
+    fn both_engines_refuse_alike(text in record_text(), cut in any::<prop::sample::Index>(), junk in "[\\[\\]{}\",:x0\\\\ \t\u{1}\u{7f}]{1,3}") {
         let at = cut.index(text.len() + 1);
         let at = (0..=at).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
         let broken = format!("{}{}{}", &text[..at], junk, &text[at..]);
@@ -587,5 +587,20 @@ proptest! {
         let old = old_engine(&broken, &ctx, &old_filters).map(|l| String::from_utf8_lossy(&l).into_owned());
         let new = new_engine(&broken, &ctx, &new_filters).map(|l| String::from_utf8_lossy(&l).into_owned());
         prop_assert_eq!(old, new, "record: {}", broken);
+    }
+}
+
+/// Nesting: `serde_json` refuses a 128th level in the record (record, list, event, then the
+/// value's own levels); both engines draw the line at the same depth.
+#[test]
+fn both_engines_stop_nesting_at_the_same_depth() {
+    let (new_filters, old_filters) = filters(&[], &[], 0);
+    let ctx = differential_context();
+    for levels in [1, 60, 123, 124, 125, 126, 200] {
+        let value = format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
+        let text = format!(r#"{{"databaseActivityEventList":[{{"paramList":{value},"x":{{"y":{value}}}}}]}}"#);
+        let old = old_engine(&text, &ctx, &old_filters);
+        let new = new_engine(&text, &ctx, &new_filters);
+        assert_eq!(old, new, "{levels} levels");
     }
 }

@@ -9,12 +9,9 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
-use std::fmt;
-
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
 
 use super::json::{write_str, RawJson, StrictError};
+use super::scan::{scan_event, Scanned};
 
 /// One field: its name, its value, whether the value is already canonical, and whether the
 /// OCSF mapping placed it in an attribute.
@@ -25,16 +22,34 @@ pub struct Field<'a> {
     /// The name's first 8 bytes, big-endian: sorts as the name does, up to ties.
     prefix: u64,
     canonical: bool,
+    /// A string whose body holds escapes (its text is not the body as it is).
+    escapes: bool,
     placed: Cell<bool>,
 }
 
 impl<'a> Field<'a> {
     fn new(name: Cow<'a, str>, value: RawJson<'a>) -> Field<'a> {
         let canonical = value.is_canonical();
+        let escapes = value.is_string() && value.as_str().contains('\\');
+        Field::scanned(name, value, canonical, escapes)
+    }
+
+    fn scanned(name: Cow<'a, str>, value: RawJson<'a>, canonical: bool, escapes: bool) -> Field<'a> {
         let mut head = [0u8; 8];
         let n = name.len().min(8);
         head[..n].copy_from_slice(&name.as_bytes()[..n]);
-        Field { name, value, prefix: u64::from_be_bytes(head), canonical, placed: Cell::new(false) }
+        Field { name, value, prefix: u64::from_be_bytes(head), canonical, escapes, placed: Cell::new(false) }
+    }
+
+    /// The value as text (numbers rendered), `None` when null or empty: `RawJson::text`, without
+    /// looking for escapes again.
+    pub fn text(&self) -> Option<Cow<'_, str>> {
+        let raw = self.value.as_str();
+        if self.value.is_string() && !self.escapes {
+            let body = &raw[1..raw.len() - 1];
+            return (!body.is_empty()).then_some(Cow::Borrowed(body));
+        }
+        self.value.text()
     }
 
     /// Name order: the prefix first, the whole name on a tie.
@@ -117,55 +132,13 @@ pub enum EventError {
     NotJson(String),
 }
 
+thread_local! {
+    static SCANNED: std::cell::RefCell<Vec<Scanned>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl From<StrictError> for EventError {
     fn from(e: StrictError) -> EventError {
         EventError::NotJson(e.0)
-    }
-}
-
-/// A field name, borrowed unless it holds escapes.
-struct Name<'a>(Cow<'a, str>);
-
-impl<'de> de::Deserialize<'de> for Name<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Name<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Owned(v.to_owned())))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-struct Fields;
-
-impl<'de> DeserializeSeed<'de> for Fields {
-    type Value = Vec<Field<'de>>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Fields {
-    type Value = Vec<Field<'de>>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an event object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(32));
-        while let Some(Name(name)) = map.next_key()? {
-            let raw: &'de RawValue = map.next_value()?;
-            fields.push(Field::new(name, RawJson::borrowed(raw.get())));
-        }
-        Ok(fields)
     }
 }
 
@@ -187,19 +160,27 @@ impl<'a> RawEvent<'a> {
         if !text.trim_start().starts_with('{') {
             return Err(EventError::NotObject);
         }
-        let mut de = serde_json::Deserializer::from_str(text);
-        let mut fields = Fields.deserialize(&mut de).and_then(|f| de.end().map(|()| f)).map_err(|e| {
-            // Only the category and position: the message could quote statement text.
-            EventError::NotJson(format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()))
-        })?;
-        // What a `Value` parse refuses and a raw skip does not (lone surrogates, huge numbers).
-        for f in fields.iter().filter(|f| !f.canonical) {
-            f.value.check_strict()?;
-        }
-        // Sorted by name, the last of a duplicated name kept (stable sort, then keep the last).
-        fields.sort_by(Field::order);
-        keep_last_of_each_name(&mut fields);
-        Ok(RawEvent::indexed(fields))
+        SCANNED.with_borrow_mut(|scanned| {
+            scanned.clear();
+            scan_event(text.as_bytes(), scanned)
+                .map_err(|e| EventError::NotJson(format!("Syntax error at byte {} of an event: {}", e.at, e.what)))?;
+            let mut fields = Vec::with_capacity(scanned.len());
+            for s in scanned.iter() {
+                let (start, end) = s.name;
+                let name = if s.name_escapes {
+                    // Checked by the scan: it unescapes.
+                    Cow::Owned(serde_json::from_str::<String>(&text[start - 1..end + 1]).map_err(StrictError::from)?)
+                } else {
+                    Cow::Borrowed(&text[start..end])
+                };
+                let value = RawJson::borrowed(&text[s.value.0..s.value.1]);
+                fields.push(Field::scanned(name, value, s.canonical, s.escapes));
+            }
+            // Sorted by name, the last of a duplicated name kept (stable sort, then keep the last).
+            fields.sort_by(Field::order);
+            keep_last_of_each_name(&mut fields);
+            Ok(RawEvent::indexed(fields))
+        })
     }
 
     /// The event of `fields` (sorted and unique), its known names found.
@@ -251,8 +232,9 @@ impl<'a> RawEvent<'a> {
     }
 
     /// The field as text (numbers rendered), `None` when absent, null or empty.
+    #[inline(always)]
     pub fn text(&self, name: &str) -> Option<Cow<'_, str>> {
-        self.get(name).and_then(RawJson::text)
+        self.field(name).and_then(Field::text)
     }
 
     /// The field as an integer whether it arrived as a number or a numeric string.
@@ -270,6 +252,7 @@ impl<'a> RawEvent<'a> {
             Some(i) => {
                 let f = &mut self.fields[i];
                 f.canonical = value.is_canonical();
+                f.escapes = value.is_string() && value.as_str().contains('\\');
                 f.value = value;
                 true
             }

@@ -21,6 +21,12 @@ pub struct RawJson<'a>(pub Cow<'a, str>);
 #[error("{0}")]
 pub struct StrictError(pub String);
 
+impl From<serde_json::Error> for StrictError {
+    fn from(e: serde_json::Error) -> StrictError {
+        strict(e)
+    }
+}
+
 fn strict(e: serde_json::Error) -> StrictError {
     // Only the category: the message could quote statement text.
     StrictError(format!("{:?} error in a value", e.classify()))
@@ -199,7 +205,7 @@ static ESCAPE: [u8; 256] = escape_table();
 /// high bit of each such byte is set. Borrows can flag bytes above a true one, never below it,
 /// so the lowest flag is exact.
 #[inline]
-fn escape_mask(w: u64) -> u64 {
+pub(crate) fn escape_mask(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;

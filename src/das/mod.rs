@@ -7,6 +7,7 @@ pub mod event;
 pub mod inflate;
 pub mod json;
 pub mod resource;
+pub mod scan;
 pub mod time;
 
 pub use envelope::Envelope;

@@ -1,0 +1,325 @@
+//! One event object scanned in a single pass, strictly: what `serde_json` refuses when it reads
+//! the event into a `Value` is refused here too (control characters in strings, bad escapes,
+//! lone surrogates, malformed or out-of-range numbers, literals, commas, nesting deeper than its
+//! limit), and each field comes out as the slices of its name and value with what the engine
+//! needs to know about them: whether the value is already in canonical form, and whether a
+//! string holds escapes.
+
+use super::json::escape_mask;
+
+/// A field as scanned: byte ranges into the event's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scanned {
+    /// The name's body (between its quotes), and whether it holds escapes.
+    pub name: (usize, usize),
+    pub name_escapes: bool,
+    /// The value's whole text.
+    pub value: (usize, usize),
+    /// The value is written as `serde_json` would write it.
+    pub canonical: bool,
+    /// The value is a string whose body holds escapes.
+    pub escapes: bool,
+}
+
+/// Where and why the text is not JSON (the position is a byte offset in the event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanError {
+    pub what: &'static str,
+    pub at: usize,
+}
+
+/// `serde_json` refuses a 128th level of nesting; the record and its list are two levels above
+/// an event.
+const MAX_DEPTH: usize = 127;
+const EVENT_DEPTH: usize = 3;
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+type R<T> = Result<T, ScanError>;
+
+/// What a string scan found.
+struct Str {
+    start: usize,
+    end: usize,
+    escapes: bool,
+    canonical: bool,
+}
+
+fn hex(b: u8) -> Option<u16> {
+    match b {
+        b'0'..=b'9' => Some(u16::from(b - b'0')),
+        b'a'..=b'f' => Some(u16::from(b - b'a' + 10)),
+        b'A'..=b'F' => Some(u16::from(b - b'A' + 10)),
+        _ => None,
+    }
+}
+
+impl<'a> Scanner<'a> {
+    fn err<T>(&self, what: &'static str) -> R<T> {
+        Err(ScanError { what, at: self.i })
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    /// Four hex digits at `i`.
+    fn hex4(&self, i: usize) -> Option<u16> {
+        let d = self.b.get(i..i + 4)?;
+        Some(hex(d[0])? << 12 | hex(d[1])? << 8 | hex(d[2])? << 4 | hex(d[3])?)
+    }
+
+    /// A string, from its opening quote.
+    fn string(&mut self) -> R<Str> {
+        self.i += 1;
+        let start = self.i;
+        let (mut escapes, mut canonical) = (false, true);
+        loop {
+            // Eight bytes at a time up to the first quote, backslash or control character.
+            while let Some(word) = self.b.get(self.i..self.i + 8) {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(word);
+                let mask = escape_mask(u64::from_le_bytes(w));
+                if mask != 0 {
+                    self.i += (mask.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                self.i += 8;
+            }
+            // Then byte by byte (the last few bytes of the text).
+            while let Some(&b) = self.b.get(self.i) {
+                if b == b'"' || b == b'\\' || b < 0x20 {
+                    break;
+                }
+                self.i += 1;
+            }
+            let Some(b) = self.peek() else { return self.err("end inside a string") };
+            match b {
+                b'"' => {
+                    let end = self.i;
+                    self.i += 1;
+                    return Ok(Str { start, end, escapes, canonical });
+                }
+                b'\\' => {
+                    escapes = true;
+                    match self.b.get(self.i + 1) {
+                        Some(b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 2,
+                        Some(b'/') => {
+                            canonical = false;
+                            self.i += 2;
+                        }
+                        Some(b'u') => {
+                            let Some(cp) = self.hex4(self.i + 2) else { return self.err("bad \\u escape") };
+                            match cp {
+                                0xD800..=0xDBFF => {
+                                    let low = match self.b.get(self.i + 6..self.i + 8) {
+                                        Some(b"\\u") => self.hex4(self.i + 8),
+                                        _ => None,
+                                    };
+                                    if !low.is_some_and(|l| (0xDC00..=0xDFFF).contains(&l)) {
+                                        return self.err("lone surrogate");
+                                    }
+                                    canonical = false;
+                                    self.i += 12;
+                                }
+                                0xDC00..=0xDFFF => return self.err("lone surrogate"),
+                                _ => {
+                                    // serde_json writes `\u00xx` in lower case for the control
+                                    // characters without a short escape, and nothing else.
+                                    let d = &self.b[self.i + 2..self.i + 6];
+                                    let lower = !d.iter().any(u8::is_ascii_uppercase);
+                                    let short = matches!(cp, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d);
+                                    canonical &= cp < 0x20 && !short && lower;
+                                    self.i += 6;
+                                }
+                            }
+                        }
+                        _ => return self.err("bad escape"),
+                    }
+                }
+                _ => return self.err("control character in a string"),
+            }
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let from = self.i;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.i += 1;
+        }
+        self.i - from
+    }
+
+    /// A number; canonical when it is a plain integer both engines print as it is.
+    fn number(&mut self) -> R<bool> {
+        let start = self.i;
+        let negative = self.peek() == Some(b'-');
+        if negative {
+            self.i += 1;
+        }
+        let int_start = self.i;
+        match self.peek() {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return self.err("bad number"),
+        }
+        if let Some(b'0'..=b'9') = self.peek() {
+            return self.err("leading zero");
+        }
+        let int_len = self.i - int_start;
+        let mut plain = true;
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            plain = false;
+            if self.digits() == 0 {
+                return self.err("bad fraction");
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.i += 1;
+            plain = false;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return self.err("bad exponent");
+            }
+        }
+        let text = &self.b[start..self.i];
+        let canonical = plain && int_len <= 18 && text != b"-0";
+        if !canonical {
+            // Out of range for an f64 is an error to serde_json: ask it (rare numbers only).
+            let ok = std::str::from_utf8(text).is_ok_and(|t| serde_json::from_str::<serde_json::Number>(t).is_ok());
+            if !ok {
+                return Err(ScanError { what: "number out of range", at: start });
+            }
+        }
+        Ok(canonical)
+    }
+
+    fn literal(&mut self, word: &'static [u8]) -> R<()> {
+        if self.b.get(self.i..self.i + word.len()) == Some(word) {
+            self.i += word.len();
+            Ok(())
+        } else {
+            self.err("bad literal")
+        }
+    }
+
+    /// Any value; (canonical, a string with escapes).
+    fn value(&mut self, depth: usize) -> R<(bool, bool)> {
+        match self.peek() {
+            Some(b'"') => self.string().map(|s| (s.canonical, s.escapes)),
+            Some(b'{') => self.object(depth + 1).map(|()| (false, false)),
+            Some(b'[') => self.array(depth + 1).map(|()| (false, false)),
+            Some(b't') => self.literal(b"true").map(|()| (true, false)),
+            Some(b'f') => self.literal(b"false").map(|()| (true, false)),
+            Some(b'n') => self.literal(b"null").map(|()| (true, false)),
+            Some(b'-' | b'0'..=b'9') => self.number().map(|c| (c, false)),
+            Some(_) => self.err("expected a value"),
+            None => self.err("end before a value"),
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> R<()> {
+        if depth > MAX_DEPTH {
+            return self.err("nested too deep");
+        }
+        self.i += 1;
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            self.value(depth)?;
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b']') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return self.err("expected ',' or ']'"),
+            }
+        }
+    }
+
+    /// The members of an object, from its `{`: each handed to `member`.
+    fn members(&mut self, depth: usize, mut member: impl FnMut(&mut Self, Str) -> R<()>) -> R<()> {
+        if depth > MAX_DEPTH {
+            return self.err("nested too deep");
+        }
+        self.i += 1;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            if self.peek() != Some(b'"') {
+                return self.err("expected a field name");
+            }
+            let name = self.string()?;
+            self.ws();
+            if self.peek() != Some(b':') {
+                return self.err("expected ':'");
+            }
+            self.i += 1;
+            self.ws();
+            member(self, name)?;
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return self.err("expected ',' or '}'"),
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> R<()> {
+        self.members(depth, |s, _| s.value(depth).map(drop))
+    }
+}
+
+/// Scans one event object (its whole text); the fields in the order they came.
+pub fn scan_event(text: &[u8], out: &mut Vec<Scanned>) -> Result<(), ScanError> {
+    let mut s = Scanner { b: text, i: 0 };
+    s.ws();
+    if s.peek() != Some(b'{') {
+        return s.err("expected an object");
+    }
+    s.members(EVENT_DEPTH, |s, name| {
+        let start = s.i;
+        let (canonical, escapes) = s.value(EVENT_DEPTH)?;
+        out.push(Scanned {
+            name: (name.start, name.end),
+            name_escapes: name.escapes,
+            value: (start, s.i),
+            canonical,
+            escapes,
+        });
+        Ok(())
+    })?;
+    s.ws();
+    if s.i != text.len() {
+        return s.err("trailing characters");
+    }
+    Ok(())
+}
