@@ -35,10 +35,8 @@ impl<'a> Field<'a> {
     }
 
     fn scanned(name: Cow<'a, str>, value: RawJson<'a>, canonical: bool, escapes: bool) -> Field<'a> {
-        let mut head = [0u8; 8];
-        let n = name.len().min(8);
-        head[..n].copy_from_slice(&name.as_bytes()[..n]);
-        Field { name, value, prefix: u64::from_be_bytes(head), canonical, escapes, placed: Cell::new(false) }
+        let prefix = prefix_of(name.as_bytes());
+        Field { name, value, prefix, canonical, escapes, placed: Cell::new(false) }
     }
 
     /// The value as text (numbers rendered), `None` when null or empty: `RawJson::text`, without
@@ -107,6 +105,34 @@ fn slot(name: &str) -> Option<usize> {
     KNOWN.iter().position(|k| *k == name)
 }
 
+/// The first 8 bytes of a name, big-endian (zero-padded): orders as the names do, up to ties.
+const fn prefix_of(name: &[u8]) -> u64 {
+    let mut head = [0u8; 8];
+    let mut i = 0;
+    while i < 8 && i < name.len() {
+        head[i] = name[i];
+        i += 1;
+    }
+    u64::from_be_bytes(head)
+}
+
+/// The known names' prefixes (they are all different).
+const KNOWN_PREFIXES: [u64; KNOWN.len()] = {
+    let mut out = [0u64; KNOWN.len()];
+    let mut i = 0;
+    while i < KNOWN.len() {
+        out[i] = prefix_of(KNOWN[i].as_bytes());
+        i += 1;
+    }
+    out
+};
+
+/// The slot of a parsed field: its prefix finds the one candidate, the name confirms it.
+fn slot_of(f: &Field<'_>) -> Option<usize> {
+    let k = KNOWN_PREFIXES.iter().position(|&p| p == f.prefix)?;
+    (KNOWN[k] == f.name).then_some(k)
+}
+
 const NONE: u16 = u16::MAX;
 
 /// An activity event, fields sorted by name and unique.
@@ -140,6 +166,25 @@ impl From<StrictError> for EventError {
     fn from(e: StrictError) -> EventError {
         EventError::NotJson(e.0)
     }
+}
+
+/// The fields sorted by name, the last of a duplicated name kept (as a map insert would): the
+/// (prefix, position) pairs are sorted, which moves 16 bytes a step instead of a whole field.
+fn sorted(fields: Vec<Field<'_>>) -> Vec<Field<'_>> {
+    let mut order: Vec<(u64, u32)> = fields.iter().enumerate().map(|(i, f)| (f.prefix, i as u32)).collect();
+    // Equal prefixes fall back on the whole name, then on the position: a stable order.
+    order.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0).then_with(|| fields[a.1 as usize].name.cmp(&fields[b.1 as usize].name)).then(a.1.cmp(&b.1))
+    });
+    let mut slots: Vec<Option<Field<'_>>> = fields.into_iter().map(Some).collect();
+    let mut out = Vec::with_capacity(slots.len());
+    for (_, i) in order {
+        if let Some(f) = slots[i as usize].take() {
+            out.push(f);
+        }
+    }
+    keep_last_of_each_name(&mut out);
+    out
 }
 
 /// Of fields sorted (stably) by name, keeps the last of each name, as a map insert would.
@@ -176,10 +221,7 @@ impl<'a> RawEvent<'a> {
                 let value = RawJson::borrowed(&text[s.value.0..s.value.1]);
                 fields.push(Field::scanned(name, value, s.canonical, s.escapes));
             }
-            // Sorted by name, the last of a duplicated name kept (stable sort, then keep the last).
-            fields.sort_by(Field::order);
-            keep_last_of_each_name(&mut fields);
-            Ok(RawEvent::indexed(fields))
+            Ok(RawEvent::indexed(sorted(fields)))
         })
     }
 
@@ -187,7 +229,7 @@ impl<'a> RawEvent<'a> {
     fn indexed(fields: Vec<Field<'a>>) -> RawEvent<'a> {
         let mut known = [NONE; KNOWN.len()];
         for (i, f) in fields.iter().enumerate() {
-            if let Some(k) = slot(&f.name) {
+            if let Some(k) = slot_of(f) {
                 known[k] = i as u16;
             }
         }

@@ -218,7 +218,19 @@ pub fn write_str_contents(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut start = 0;
     let mut i = 0;
     loop {
-        // Eight bytes at a time up to the first that needs an escape.
+        // Thirty-two bytes at a time while none needs an escape, then eight at a time up to the
+        // first that does.
+        while let Some(block) = bytes.get(i..i + 32) {
+            let word = |k: usize| {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&block[k..k + 8]);
+                escape_mask(u64::from_le_bytes(w))
+            };
+            if word(0) | word(8) | word(16) | word(24) != 0 {
+                break;
+            }
+            i += 32;
+        }
         while let Some(word) = bytes.get(i..i + 8) {
             let mut w = [0u8; 8];
             w.copy_from_slice(word);

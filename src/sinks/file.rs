@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{IoSlice, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -41,11 +41,24 @@ pub async fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tokio::fs::rename(&tmp, path).await
 }
 
+/// Writes every slice, in order (a vectored write may take only part of them).
+fn write_all_vectored(file: &mut File, mut slices: &mut [IoSlice<'_>]) -> std::io::Result<()> {
+    while !slices.is_empty() {
+        match file.write_vectored(slices) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// One partition file being written.
 struct Open {
     dir: String,
     tmp: PathBuf,
-    out: BufWriter<File>,
+    out: File,
     first: Arc<RecordMeta>,
     last: Arc<RecordMeta>,
     /// When it was last written to (a counter), to pick the file to finish early.
@@ -57,7 +70,7 @@ impl Open {
         let tmp =
             root.join(dir).join(format!("{}-{}{tag}.ndjson.tmp", path_safe(shard), path_safe(&first.sequence_number)));
         std::fs::create_dir_all(root.join(dir))?;
-        let out = BufWriter::with_capacity(64 << 10, File::create(&tmp)?);
+        let out = File::create(&tmp)?;
         Ok(Open { dir: dir.to_owned(), tmp, out, first: first.clone(), last: first.clone(), touched: 0 })
     }
 
@@ -65,8 +78,7 @@ impl Open {
     fn commit(self, root: &Path, shard: &str) -> Result<(), (usize, String)> {
         let key = object_key(&self.dir, shard, &self.first.sequence_number, &self.last.sequence_number, "ndjson");
         let fail = |e: std::io::Error| (self.first.index, format!("{key}: {e}"));
-        let file = self.out.into_inner().map_err(|e| e.into_error()).map_err(fail)?;
-        drop(file);
+        drop(self.out);
         std::fs::rename(&self.tmp, root.join(&key)).map_err(fail)
     }
 }
@@ -114,8 +126,21 @@ impl FileWriter<'_> {
                 }
             };
             self.tick += 1;
+            // The record's lines of each partition, written together without a copy: each line
+            // and its newline are handed to the kernel as they lie.
+            let mut groups: Vec<(String, Vec<IoSlice<'_>>)> = Vec::new();
             for line in rec.lines() {
                 let dir = hive_dir(&self.sink.prefix, line.time_ms);
+                let at = match groups.iter().position(|(d, _)| *d == dir) {
+                    Some(at) => at,
+                    None => {
+                        groups.push((dir, Vec::new()));
+                        groups.len() - 1
+                    }
+                };
+                groups[at].1.extend([IoSlice::new(line.bytes), IoSlice::new(b"\n")]);
+            }
+            for (dir, mut slices) in groups {
                 if !files.contains_key(&dir) {
                     let f = Open::create(root, &dir, shard, &rec.meta, tag).map_err(|e| fail(rec.meta.index, e))?;
                     files.insert(dir.clone(), f);
@@ -123,7 +148,7 @@ impl FileWriter<'_> {
                 let Some(f) = files.get_mut(&dir) else { continue };
                 f.last = rec.meta.clone();
                 f.touched = self.tick;
-                if let Err(e) = f.out.write_all(line.bytes).and_then(|()| f.out.write_all(b"\n")) {
+                if let Err(e) = write_all_vectored(&mut f.out, &mut slices) {
                     // A file with a torn line is never renamed: its records are reported.
                     let first = f.first.index;
                     if let Some(f) = files.remove(&dir) {
