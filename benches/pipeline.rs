@@ -10,7 +10,7 @@
 //! runtime, start to ready, and the S3 path's compression as a figure of its own.
 //!
 //! Flags (after `--`): `--records N` (corpus records, default 1000), `--runs N` (default 5),
-//! `--skip-python`, `--skip-hostile`. Without `--bench` (as `cargo test --all-targets` runs it)
+//! `--skip-python`, `--skip-hostile`, `--warm N` (warm invocations, default 500). Without `--bench` (as `cargo test --all-targets` runs it)
 //! it makes a small smoke run of every section instead.
 
 #[path = "../tests/common/mod.rs"]
@@ -41,6 +41,8 @@ struct Args {
     runs: usize,
     python: bool,
     hostile: bool,
+    /// Warm invocations in the Lambda runtime.
+    warm: usize,
 }
 
 fn args() -> Args {
@@ -54,6 +56,7 @@ fn args() -> Args {
         runs: if smoke { 1 } else { 5 },
         python: true,
         hostile: true,
+        warm: if smoke { 5 } else { 500 },
     };
     let mut it = argv.iter();
     while let Some(arg) = it.next() {
@@ -62,6 +65,7 @@ fn args() -> Args {
             "--runs" => a.runs = it.next().and_then(|v| v.parse().ok()).expect("--runs N"),
             "--skip-python" => a.python = false,
             "--skip-hostile" => a.hostile = false,
+            "--warm" => a.warm = it.next().and_then(|v| v.parse().ok()).expect("--warm N"),
             _ => {} // `--bench` and what else cargo passes
         }
     }
@@ -431,8 +435,14 @@ fn main() {
         let warm_event = dir.join("warm.json");
         let warm_opts = options(if args.smoke { 8 } else { 200 }, EVENTS_PER_RECORD, 45);
         std::fs::write(&warm_event, serde_json::to_vec(&das_forwarder::cli::generate::generate(&warm_opts, &local_keys)).unwrap()).unwrap();
-        let checkpoints: &[usize] = if args.smoke { &[2, 5] } else { &[10, 50, 100, 200, 300] };
-        let warm = warm_invocations(&warm_event, &dir.join("warm-out"), checkpoints).await;
+        // After 10 invocations, then at every tenth of the run.
+        let checkpoints: Vec<usize> = std::iter::once(10.min(args.warm))
+            .chain((1..=10).map(|k| args.warm * k / 10))
+            .filter(|&n| n > 0)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let warm = warm_invocations(&warm_event, &dir.join("warm-out"), &checkpoints).await;
         let _ = std::fs::remove_dir_all(dir.join("warm-out"));
 
         let empty = dir.join("empty.json");

@@ -244,6 +244,7 @@ fn peak_rss_kib() -> Option<u64> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    das_forwarder::tune_allocator();
     // The same test as the configuration's: set and not blank.
     let in_lambda = std::env::var("AWS_LAMBDA_RUNTIME_API").is_ok_and(|v| !v.trim().is_empty());
     // Parse the command line before anything else so --help works without configuration.

@@ -23,6 +23,34 @@ pub fn gzip(ndjson: &[u8], level: u32) -> Vec<u8> {
     out
 }
 
+/// A gzip compressor kept for a whole batch, with its output buffer: one compressor state and
+/// one worst-case buffer for every member, instead of new ones each time.
+pub struct Gzip {
+    compressor: Compressor,
+    out: Vec<u8>,
+}
+
+impl Gzip {
+    pub fn new(level: u32) -> Gzip {
+        let level = CompressionLvl::new(level.min(9) as i32).unwrap_or_default();
+        Gzip { compressor: Compressor::new(level), out: Vec::new() }
+    }
+
+    /// `ndjson` as one gzip member, in the compressor's buffer.
+    pub fn compress(&mut self, ndjson: &[u8]) -> &[u8] {
+        let bound = self.compressor.gzip_compress_bound(ndjson.len());
+        if self.out.len() < bound {
+            self.out.resize(bound, 0);
+        }
+        // The buffer holds libdeflate's worst case: as in `gzip`, this cannot fail.
+        let n = self
+            .compressor
+            .gzip_compress(ndjson, &mut self.out)
+            .expect("libdeflate's gzip bound always fits its output");
+        &self.out[..n]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -30,6 +58,14 @@ mod tests {
         let mut two = super::gzip(b"{\"a\":1}\n", 6);
         two.extend(super::gzip(b"{\"a\":2}\n", 1));
         assert_eq!(crate::das::inflate::inflate(&two, 1000).unwrap(), b"{\"a\":1}\n{\"a\":2}\n");
+    }
+
+    #[test]
+    fn a_kept_compressor_writes_what_a_new_one_does() {
+        let mut g = super::Gzip::new(6);
+        for body in [&b"{\"a\":1}\n"[..], b"", &[b'x'; 100_000][..]] {
+            assert_eq!(g.compress(body), super::gzip(body, 6));
+        }
     }
 
     #[test]

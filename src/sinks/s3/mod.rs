@@ -132,6 +132,10 @@ async fn close(mut o: Object, naming: &Naming, to: &Target<'_>) -> Result<(), Si
 
 struct S3Writer<'a> {
     sink: &'a S3Sink,
+    /// One compressor for the batch, and buffers for each chunk's lines of a partition, kept
+    /// for the next chunk: large buffers are not made and dropped for every chunk.
+    gzip: encoder::Gzip,
+    scratch: Vec<Vec<u8>>,
     deadline: std::time::Instant,
     naming: Naming,
     open: BTreeMap<String, Object>,
@@ -144,7 +148,6 @@ impl S3Writer<'_> {
     /// Encodes one chunk's lines into the objects of their partitions (CPU: run blocking):
     /// one gzip member per partition per chunk, or the lines into the Parquet row group.
     fn encode(&mut self, chunk: &Chunk) -> Result<(), SinkError> {
-        let level = self.sink.config.gzip_level;
         let mut groups: BTreeMap<(bool, String), Vec<u8>> = BTreeMap::new();
         for rec in &chunk.records {
             let large = !matches!(rec.part, Part::Whole);
@@ -165,17 +168,21 @@ impl S3Writer<'_> {
                         .push(line.bytes)
                         .map_err(|e| SinkError::new("s3", o.upload.first.index, e.to_string()))?,
                     None => {
-                        let body = groups.entry((large, dir)).or_default();
+                        let body = groups.entry((large, dir)).or_insert_with(|| self.scratch.pop().unwrap_or_default());
                         body.extend_from_slice(line.bytes);
                         body.push(b'\n');
                     }
                 }
             }
         }
-        for ((large, dir), body) in groups {
+        for ((large, dir), mut body) in groups {
             let objects = if large { &mut self.large } else { &mut self.open };
             if let Some(o) = objects.get_mut(&dir) {
-                o.upload.pending.extend_from_slice(&encoder::gzip(&body, level));
+                o.upload.pending.extend_from_slice(self.gzip.compress(&body));
+            }
+            body.clear();
+            if self.scratch.len() < 4 {
+                self.scratch.push(body);
             }
         }
         for o in self.open.values_mut().chain(self.large.values_mut()) {
@@ -304,6 +311,8 @@ impl Sink for S3Sink {
     fn open<'a>(&'a self, batch: &BatchInfo) -> Box<dyn SinkWriter + 'a> {
         Box::new(S3Writer {
             sink: self,
+            gzip: encoder::Gzip::new(self.config.gzip_level),
+            scratch: Vec::new(),
             deadline: batch.deadline,
             naming: Naming {
                 shard: batch.shard_id.clone(),
