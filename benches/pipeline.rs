@@ -17,7 +17,7 @@
 mod common;
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -151,9 +151,21 @@ fn python_baseline(corpus: &Path, endpoint: &str, cache: bool, out: &Path) -> se
     serde_json::from_slice(&out.stdout).expect("baseline JSON")
 }
 
-/// Decrypt and inflate alone, on one thread, keys in hand: the floor under the pipeline.
-fn floor(event: &KinesisEvent, keys: &[([u8; 32], String)], runs: usize) -> f64 {
+/// The floors under the pipeline, each stage alone on one thread (keys in hand), seconds for
+/// the whole corpus: decrypt + inflate; reading the events (the scan, no output); SHA-256 of each
+/// event's canonical form (its `metadata.uid`, which the format requires); writing the output's
+/// bytes to the file system (the file sink's kernel copy).
+struct Floors {
+    decrypt_inflate: f64,
+    read: f64,
+    uid_hash: f64,
+    write: f64,
+}
+
+fn floors(event: &KinesisEvent, keys: &[([u8; 32], String)], output: &Path, scratch: &Path, runs: usize) -> Floors {
     use base64::Engine;
+    use das_forwarder::das::activity::{events_of, read_record, CheckOnly, ReadLimits};
+    use sha2::Digest;
     let b64 = base64::engine::general_purpose::STANDARD;
     let messages: Vec<(Vec<u8>, [u8; 32])> = event
         .records
@@ -164,17 +176,50 @@ fn floor(event: &KinesisEvent, keys: &[([u8; 32], String)], runs: usize) -> f64 
             (env.message, key)
         })
         .collect();
-    let times = (0..runs.max(3))
-        .map(|_| {
-            let start = Instant::now();
+    let limits = ReadLimits { max_events: 100_000, max_event_bytes: 16 << 20 };
+    let inflated: Vec<Vec<u8>> =
+        messages.iter().map(|(m, k)| inflate(&esdk::decrypt(m, &RawAesKeyring::das(k)).unwrap(), 64 << 20).unwrap()).collect();
+    let canonical: Vec<String> = inflated.iter().flat_map(|j| events_of(j, limits).unwrap().1).collect();
+    let files: Vec<(PathBuf, Vec<u8>)> = common::files_under(output)
+        .into_iter()
+        .map(|p| (scratch.join(p.strip_prefix(output).unwrap()), std::fs::read(&p).unwrap()))
+        .collect();
+    let time = |f: &dyn Fn()| {
+        median(
+            (0..runs.max(3))
+                .map(|_| {
+                    let start = Instant::now();
+                    f();
+                    start.elapsed().as_secs_f64()
+                })
+                .collect(),
+        )
+    };
+    Floors {
+        decrypt_inflate: time(&|| {
             for (message, key) in &messages {
                 let plain = esdk::decrypt(message, &RawAesKeyring::das(key)).unwrap();
                 std::hint::black_box(inflate(&plain, 64 << 20).unwrap());
             }
-            start.elapsed().as_secs_f64()
-        })
-        .collect();
-    median(times)
+        }),
+        read: time(&|| {
+            for json in &inflated {
+                std::hint::black_box(read_record(&json[..], limits, &mut CheckOnly).unwrap());
+            }
+        }),
+        uid_hash: time(&|| {
+            for text in &canonical {
+                std::hint::black_box(sha2::Sha256::digest(text.as_bytes()));
+            }
+        }),
+        write: time(&|| {
+            let _ = std::fs::remove_dir_all(scratch);
+            for (path, bytes) in &files {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, bytes).unwrap();
+            }
+        }),
+    }
 }
 
 /// Every `metadata.uid` under `dir` (the NDJSON lines of the file sink), and the line count.
@@ -392,8 +437,8 @@ fn main() {
         let kms_calls = all_run.summary["key_provider_calls"].as_u64().unwrap();
         let compressed = compression(&out);
         let _ = one_run;
-
-        let floor_secs = floor(&event, &keys, args.runs);
+        let floor = floors(&event, &keys, &out, &dir.join("floor-out"), args.runs);
+        let _ = std::fs::remove_dir_all(dir.join("floor-out"));
 
         let (cached, uncached) = if args.python {
             let py_out = dir.join("python-out.ndjson");
@@ -466,8 +511,17 @@ fn main() {
             all_cores * 1e3,
             uncached.as_ref().map_or("-".into(), |u| format!("{:.1} ms, {} KMS calls", u["seconds"].as_f64().unwrap() * 1e3, u["kms_calls"])),
             uncached.as_ref().map_or("-".into(), |u| format!("{:.1}x", u["seconds"].as_f64().unwrap() / all_cores)));
-        println!("| floor: decrypt + inflate alone, one core, keys in hand | {:.0} events/s | | pipeline at {:.0}% of it |",
-            eps(floor_secs), 100.0 * floor_secs / one_core);
+        let us = |secs: f64| secs * 1e6 / events;
+        let floor_sum = floor.decrypt_inflate + floor.read + floor.uid_hash + floor.write;
+        println!("| floor, one core, keys in hand: decrypt + inflate | {:.2} µs an event | | |", us(floor.decrypt_inflate));
+        println!("| + read every event (the scan alone, no output) | {:.2} µs an event | | |", us(floor.read));
+        println!("| + SHA-256 of each event's canonical form (`metadata.uid`) | {:.2} µs an event | | |", us(floor.uid_hash));
+        println!("| + write the output's {:.1} MB to the file system (the file sink's kernel copy) | {:.2} µs an event | | |",
+            compressed[0].1 as f64 / 1e6, us(floor.write));
+        println!("| = the floor, with no mapping and no line written | {:.2} µs an event, {:.0} events/s | {} | pipeline: {:.2} µs an event on one core |",
+            us(floor_sum), eps(floor_sum),
+            cached.as_ref().map_or("-".into(), |c| format!("at most {:.1}x the cached consumer on one core", c["seconds"].as_f64().unwrap() / floor_sum)),
+            us(one_core));
         println!("| peak RSS, dense 6 MB batch ({dense_records} records x {EVENTS_PER_RECORD}, {dense_mb:.1} MB, {} events), file sink | **{:.1} MiB** | | |",
             dense_file.summary["events"], dense_file.peak_rss_kib as f64 / 1024.0);
         println!("| peak RSS, the same batch, S3 sink (moto, gzip 6) | **{:.1} MiB** | | |", dense_s3.peak_rss_kib as f64 / 1024.0);
