@@ -177,8 +177,10 @@ fn floors(event: &KinesisEvent, keys: &[([u8; 32], String)], output: &Path, scra
         })
         .collect();
     let limits = ReadLimits { max_events: 100_000, max_event_bytes: 16 << 20 };
-    let inflated: Vec<Vec<u8>> =
-        messages.iter().map(|(m, k)| inflate(&esdk::decrypt(m, &RawAesKeyring::das(k)).unwrap(), 64 << 20).unwrap()).collect();
+    let inflated: Vec<Vec<u8>> = messages
+        .iter()
+        .map(|(m, k)| inflate(&esdk::decrypt(m, &RawAesKeyring::das(k)).unwrap(), 64 << 20).unwrap())
+        .collect();
     let canonical: Vec<String> = inflated.iter().flat_map(|j| events_of(j, limits).unwrap().1).collect();
     let files: Vec<(PathBuf, Vec<u8>)> = common::files_under(output)
         .into_iter()

@@ -13,7 +13,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(plain) = esdk::decrypt(data, &RawAesKeyring::das(&WRAPPING_KEY)) {
         // Whatever decrypts also inflates and parses without panicking.
         if let Ok(json) = das_forwarder::das::inflate::inflate(&plain, 1 << 20) {
-            let _ = das_forwarder::das::activity::parse_record(&json, 10_000);
+            let limits = das_forwarder::das::activity::ReadLimits { max_events: 10_000, max_event_bytes: 1 << 20 };
+            let _ = das_forwarder::das::activity::events_of(&json, limits);
         }
     }
 });
