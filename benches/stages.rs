@@ -76,6 +76,39 @@ fn stages(c: &mut Criterion) {
     g.bench_function("inflate + read (check only)", |b| {
         b.iter(|| read_record(Inflater::new(&compressed, 64 << 20).unwrap(), READ, &mut CheckOnly).unwrap())
     });
+    g.finish();
+
+    // The floor of reading the event list, with other parsers doing less than the scan does (it
+    // also finds each event's fields, their canonical form and escapes): the best crate for the
+    // stage, measured on the same inflated bytes.
+    let mut g = c.benchmark_group("read the event list (inflated, no output)");
+    g.throughput(Throughput::Bytes(json.len() as u64));
+    g.bench_function("das::activity scan (fields, canonical flags)", |b| {
+        b.iter(|| read_record(&json[..], READ, &mut CheckOnly).unwrap())
+    });
+    g.bench_function("serde_json, validate only (IgnoredAny)", |b| {
+        b.iter(|| serde_json::from_slice::<serde::de::IgnoredAny>(&json).unwrap())
+    });
+    g.bench_function("serde_json, borrowed (&RawValue per event)", |b| {
+        #[derive(serde::Deserialize)]
+        struct List<'a> {
+            #[serde(borrow, rename = "databaseActivityEventList")]
+            events: Vec<&'a serde_json::value::RawValue>,
+        }
+        b.iter(|| serde_json::from_slice::<List<'_>>(&json).unwrap().events.len())
+    });
+    let mut scratch = json.clone();
+    let mut buffers = simd_json::Buffers::new(json.len());
+    g.bench_function("simd-json, tape (SIMD structural index)", |b| {
+        b.iter(|| {
+            scratch.copy_from_slice(&json);
+            simd_json::Deserializer::from_slice_with_buffers(&mut scratch, &mut buffers).unwrap().into_tape().0.len()
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("record (25 events)");
+    g.throughput(Throughput::Bytes(data.len() as u64));
     g.bench_function("read + OCSF lines (borrowed engine)", |b| {
         b.iter(|| encode_json(&json, context(), &filters, Limits::default()).unwrap())
     });
