@@ -13,7 +13,6 @@ use das_forwarder::config::{Config, LogFormat};
 use das_forwarder::keys::local::LocalKeys;
 use das_forwarder::setup;
 use lambda_runtime::{service_fn, LambdaEvent};
-use std::time::{Duration, Instant};
 
 #[derive(Parser)]
 #[command(
@@ -114,16 +113,11 @@ fn init_logging(format: LogFormat) {
 }
 
 async fn run_lambda(config: Config) -> Result<(), String> {
-    let margin = config.deadline_margin;
     let forwarder = Arc::new(setup::forwarder(config).await?);
     let handler = service_fn(move |event: LambdaEvent<KinesisEvent>| {
         let forwarder = forwarder.clone();
         async move {
-            // The sinks must answer `margin` before Lambda's deadline, so the response still goes out.
-            let now_ms =
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-            let left = Duration::from_millis(event.context.deadline.saturating_sub(now_ms)).saturating_sub(margin);
-            let (response, summary) = forwarder.handle_until(&event.payload, Instant::now() + left).await;
+            let (response, summary) = forwarder.handle_invocation(&event.payload, event.context.deadline).await;
             // The EMF document is its own stdout line: CloudWatch Logs extracts the metrics from it.
             if let Some(line) = forwarder.metrics_line(&summary) {
                 println!("{line}");
