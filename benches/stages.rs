@@ -61,11 +61,9 @@ fn stages(c: &mut Criterion) {
     let filters = Filters::default();
     let (_, lines) = encode_json(&json, context(), &filters, Limits::default()).unwrap();
     let mut ndjson = Vec::new();
-    let mut start = 0;
-    for (_, end) in &lines.ends {
-        ndjson.extend_from_slice(&lines.buf[start..*end as usize]);
+    for line in lines.iter() {
+        ndjson.extend_from_slice(line);
         ndjson.push(b'\n');
-        start = *end as usize;
     }
 
     let mut g = c.benchmark_group("record (25 events)");

@@ -533,11 +533,9 @@ fn new_engine(text: &str, ctx: &RecordContext, filters: &das_forwarder::ocsf::Fi
     let limits = Limits { max_events_per_record: 1000, ..Limits::default() };
     let (_, lines) = encode_json(text.as_bytes(), ctx.clone(), filters, limits).map_err(|f| f.code().to_string())?;
     let mut out = Vec::new();
-    let mut start = 0;
-    for (_, end) in lines.ends {
-        out.extend_from_slice(&lines.buf[start..end as usize]);
+    for line in lines.iter() {
+        out.extend_from_slice(line);
         out.push(b'\n');
-        start = end as usize;
     }
     Ok(out)
 }

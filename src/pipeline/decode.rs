@@ -52,6 +52,16 @@ impl Lines {
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
+
+    /// Each line's bytes, in order (no newline).
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let mut start = 0;
+        self.ends.iter().map(move |&(_, end)| {
+            let line = &self.buf[start..end as usize];
+            start = end as usize;
+            line
+        })
+    }
 }
 
 /// One record to decode.
