@@ -450,7 +450,27 @@ fn event_json() -> impl Strategy<Value = Json> {
 /// A whole record: ids before or after the list, or missing, and odd top-level members.
 fn record_text() -> impl Strategy<Value = String> {
     (
-        proptest::collection::vec(event_json(), 0..6),
+        (proptest::collection::vec(event_json(), 0..6), any::<bool>()).prop_map(|(events, echo)| {
+            if !echo {
+                return events;
+            }
+            // Each event followed by one with the same names in the same order and other values
+            // (the parser remembers the last event's names and their order).
+            let mut out = Vec::new();
+            for e in events {
+                if let Json::Object(fields) = &e {
+                    let mut values: Vec<Json> = fields.iter().map(|(_, v)| v.clone()).collect();
+                    let by = 1.min(values.len());
+                    values.rotate_left(by);
+                    let twin = fields.iter().map(|(n, _)| n.clone()).zip(values).collect();
+                    out.push(e);
+                    out.push(Json::Object(twin));
+                } else {
+                    out.push(e);
+                }
+            }
+            out
+        }),
         proptest::option::of("cluster-[A-Z0-9]{4}"),
         proptest::option::of("db-[A-Z0-9]{4}"),
         any::<bool>(),

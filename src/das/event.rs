@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 
-use super::json::{write_str, RawJson, StrictError};
+use super::json::{needs_escape, write_str, RawJson, StrictError};
 use super::scan::{scan_event, Scanned};
 
 /// One field: its name, its value, whether the value is already canonical, and whether the
@@ -24,6 +24,8 @@ pub struct Field<'a> {
     canonical: bool,
     /// A string whose body holds escapes (its text is not the body as it is).
     escapes: bool,
+    /// The name needs no escape: it is written between quotes as it is.
+    plain_name: bool,
     placed: Cell<bool>,
 }
 
@@ -36,7 +38,28 @@ impl<'a> Field<'a> {
 
     fn scanned(name: Cow<'a, str>, value: RawJson<'a>, canonical: bool, escapes: bool) -> Field<'a> {
         let prefix = prefix_of(name.as_bytes());
-        Field { name, value, prefix, canonical, escapes, placed: Cell::new(false) }
+        let plain_name = !needs_escape(name.as_bytes());
+        Field { name, value, prefix, canonical, escapes, plain_name, placed: Cell::new(false) }
+    }
+
+    /// A field of the scan: a name without escapes holds no byte that needs one (the scan
+    /// refuses control characters, and a quote or backslash would have been an escape).
+    fn of_scan(name: Cow<'a, str>, plain_name: bool, value: RawJson<'a>, s: &Scanned) -> Field<'a> {
+        let prefix = prefix_of(name.as_bytes());
+        Field { name, value, prefix, canonical: s.canonical, escapes: s.escapes, plain_name, placed: Cell::new(false) }
+    }
+
+    /// Appends the name as a JSON string.
+    #[inline]
+    pub fn write_name(&self, out: &mut Vec<u8>) {
+        if self.plain_name {
+            out.reserve(self.name.len() + 2);
+            out.push(b'"');
+            out.extend_from_slice(self.name.as_bytes());
+            out.push(b'"');
+        } else {
+            write_str(out, &self.name);
+        }
     }
 
     /// The value as text (numbers rendered), `None` when null or empty: `RawJson::text`, without
@@ -158,8 +181,55 @@ pub enum EventError {
     NotJson(String),
 }
 
+/// The names of the last event parsed on this thread, and their order: DAS writes the events of
+/// a record with the same fields in the same order, so the sort is done once per shape.
+#[derive(Default)]
+struct Shape {
+    /// The names back to back, and where each ends.
+    names: Vec<u8>,
+    ends: Vec<u32>,
+    /// The positions of the fields kept (the last of a duplicated name), in name order.
+    order: Vec<u32>,
+    known: [u16; KNOWN.len()],
+}
+
+/// Largest shape remembered: names are input, and the cache must not grow with them.
+const SHAPE_MAX_NAMES: usize = 256;
+const SHAPE_MAX_BYTES: usize = 8 << 10;
+
+impl Shape {
+    /// The scanned names are those remembered, in the same order.
+    fn matches(&self, text: &[u8], scanned: &[Scanned]) -> bool {
+        if scanned.len() != self.ends.len() || self.ends.is_empty() {
+            return false;
+        }
+        let mut start = 0;
+        scanned.iter().zip(&self.ends).all(|(s, &end)| {
+            let name = &self.names[start..end as usize];
+            start = end as usize;
+            !s.name_escapes && &text[s.name.0..s.name.1] == name
+        })
+    }
+
+    fn remember(&mut self, text: &[u8], scanned: &[Scanned], order: &[u32], known: &[u16; KNOWN.len()]) {
+        self.names.clear();
+        self.ends.clear();
+        self.order.clear();
+        let bytes: usize = scanned.iter().map(|s| s.name.1 - s.name.0).sum();
+        if scanned.len() > SHAPE_MAX_NAMES || bytes > SHAPE_MAX_BYTES || scanned.iter().any(|s| s.name_escapes) {
+            return;
+        }
+        for s in scanned {
+            self.names.extend_from_slice(&text[s.name.0..s.name.1]);
+            self.ends.push(self.names.len() as u32);
+        }
+        self.order.extend_from_slice(order);
+        self.known = *known;
+    }
+}
+
 thread_local! {
-    static SCANNED: std::cell::RefCell<Vec<Scanned>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SCANNED: std::cell::RefCell<(Vec<Scanned>, Shape)> = std::cell::RefCell::new(Default::default());
 }
 
 impl From<StrictError> for EventError {
@@ -168,23 +238,23 @@ impl From<StrictError> for EventError {
     }
 }
 
-/// The fields sorted by name, the last of a duplicated name kept (as a map insert would): the
-/// (prefix, position) pairs are sorted, which moves 16 bytes a step instead of a whole field.
-fn sorted(fields: Vec<Field<'_>>) -> Vec<Field<'_>> {
-    let mut order: Vec<(u64, u32)> = fields.iter().enumerate().map(|(i, f)| (f.prefix, i as u32)).collect();
-    // Equal prefixes fall back on the whole name, then on the position: a stable order.
+/// The positions of `names` in name order, the last of a duplicated name kept (as a map insert
+/// would): (prefix, position) pairs are sorted, the whole name breaking a tie of prefixes.
+fn name_order(names: &[Cow<'_, str>]) -> Vec<u32> {
+    let mut order: Vec<(u64, u32)> =
+        names.iter().enumerate().map(|(i, n)| (prefix_of(n.as_bytes()), i as u32)).collect();
     order.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0).then_with(|| fields[a.1 as usize].name.cmp(&fields[b.1 as usize].name)).then(a.1.cmp(&b.1))
+        a.0.cmp(&b.0).then_with(|| names[a.1 as usize].cmp(&names[b.1 as usize])).then(a.1.cmp(&b.1))
     });
-    let mut slots: Vec<Option<Field<'_>>> = fields.into_iter().map(Some).collect();
-    let mut out = Vec::with_capacity(slots.len());
-    for (_, i) in order {
-        if let Some(f) = slots[i as usize].take() {
-            out.push(f);
+    // Of each run of one name (positions ascending), the last.
+    let mut kept: Vec<u32> = Vec::with_capacity(order.len());
+    for (k, &(_, i)) in order.iter().enumerate() {
+        let next_same = order.get(k + 1).is_some_and(|&(_, j)| names[j as usize] == names[i as usize]);
+        if !next_same {
+            kept.push(i);
         }
     }
-    keep_last_of_each_name(&mut out);
-    out
+    kept
 }
 
 /// Of fields sorted (stably) by name, keeps the last of each name, as a map insert would.
@@ -205,23 +275,45 @@ impl<'a> RawEvent<'a> {
         if !text.trim_start().starts_with('{') {
             return Err(EventError::NotObject);
         }
-        SCANNED.with_borrow_mut(|scanned| {
+        SCANNED.with_borrow_mut(|(scanned, shape)| {
             scanned.clear();
             scan_event(text.as_bytes(), scanned)
                 .map_err(|e| EventError::NotJson(format!("Syntax error at byte {} of an event: {}", e.at, e.what)))?;
-            let mut fields = Vec::with_capacity(scanned.len());
-            for s in scanned.iter() {
-                let (start, end) = s.name;
-                let name = if s.name_escapes {
-                    // Checked by the scan: it unescapes.
-                    Cow::Owned(serde_json::from_str::<String>(&text[start - 1..end + 1]).map_err(StrictError::from)?)
-                } else {
-                    Cow::Borrowed(&text[start..end])
-                };
-                let value = RawJson::borrowed(&text[s.value.0..s.value.1]);
-                fields.push(Field::scanned(name, value, s.canonical, s.escapes));
+            let borrowed = |s: &Scanned| Cow::Borrowed(&text[s.name.0..s.name.1]);
+            let value = |s: &Scanned| RawJson::borrowed(&text[s.value.0..s.value.1]);
+            if shape.matches(text.as_bytes(), scanned) {
+                // The same names as the last event: its order and index hold.
+                let fields = shape
+                    .order
+                    .iter()
+                    .map(|&i| {
+                        let s = &scanned[i as usize];
+                        Field::of_scan(borrowed(s), true, value(s), s)
+                    })
+                    .collect();
+                return Ok(RawEvent { fields, known: shape.known });
             }
-            Ok(RawEvent::indexed(sorted(fields)))
+            let mut names = Vec::with_capacity(scanned.len());
+            for s in scanned.iter() {
+                names.push(if s.name_escapes {
+                    // Checked by the scan: it unescapes.
+                    let quoted = &text[s.name.0 - 1..s.name.1 + 1];
+                    Cow::Owned(serde_json::from_str::<String>(quoted).map_err(StrictError::from)?)
+                } else {
+                    borrowed(s)
+                });
+            }
+            let order = name_order(&names);
+            let fields: Vec<Field<'a>> = order
+                .iter()
+                .map(|&i| {
+                    let s = &scanned[i as usize];
+                    Field::of_scan(std::mem::take(&mut names[i as usize]), !s.name_escapes, value(s), s)
+                })
+                .collect();
+            let event = RawEvent::indexed(fields);
+            shape.remember(text.as_bytes(), scanned, &order, &event.known);
+            Ok(event)
         })
     }
 
@@ -335,7 +427,7 @@ pub fn write_object<'f, 'a: 'f>(out: &mut Vec<u8>, fields: impl Iterator<Item = 
         if i > 0 {
             out.push(b',');
         }
-        write_str(out, &f.name);
+        f.write_name(out);
         out.push(b':');
         f.write_value(out);
     }
@@ -364,6 +456,30 @@ mod tests {
         assert_eq!(out, serde_json::to_vec(&v).unwrap());
         assert!(!e.is_heartbeat());
         assert!(RawEvent::parse(r#"{"type":"HeartBeat"}"#).unwrap().is_heartbeat());
+    }
+
+    #[test]
+    fn events_of_one_shape_are_read_alike() {
+        // The second and third events have the names of the first (the order is remembered);
+        // the fourth escapes a name and the fifth drops one: both are sorted afresh.
+        let texts = [
+            r#"{"z":1,"a":2,"type":3,"a":4}"#,
+            r#"{"z":"x","a":[],"type":null,"a":"last"}"#,
+            r#"{"z":5,"a":6,"type":7,"a":8}"#,
+            r#"{"z":5,"\u0061":6,"type":7,"a":8}"#,
+            r#"{"z":5,"a":6,"type":7}"#,
+        ];
+        for text in texts {
+            let e = RawEvent::parse(text).unwrap();
+            let mut out = Vec::new();
+            e.write_canonical(&mut out);
+            let v: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), v.to_string(), "{text}");
+            for name in ["z", "a", "type"] {
+                // Through the index of known names too ("type" is one).
+                assert_eq!(e.get(name).map(|v| v.as_str().to_owned()), v.get(name).map(|v| v.to_string()), "{text}");
+            }
+        }
     }
 
     #[test]

@@ -131,7 +131,7 @@ pub fn event_uid(ctx: &RecordContext, event: &RawEvent<'_>) -> Uid {
             if i > 0 {
                 w.buf.push(b',');
             }
-            crate::das::json::write_str(&mut w.buf, &f.name);
+            f.write_name(&mut w.buf);
             w.buf.push(b':');
             match f.canonical_text() {
                 // A long value (a statement) is hashed where it lies, not copied.

@@ -129,15 +129,24 @@ impl FileWriter<'_> {
             // The record's lines of each partition, written together without a copy: each line
             // and its newline are handed to the kernel as they lie.
             let mut groups: Vec<(String, Vec<IoSlice<'_>>)> = Vec::new();
+            // The directory is named once per run of lines in the same hour, not once per line.
+            let mut last: Option<(i64, usize)> = None;
             for line in rec.lines() {
-                let dir = hive_dir(&self.sink.prefix, line.time_ms);
-                let at = match groups.iter().position(|(d, _)| *d == dir) {
-                    Some(at) => at,
-                    None => {
-                        groups.push((dir, Vec::new()));
-                        groups.len() - 1
+                let hour = line.time_ms.div_euclid(3_600_000);
+                let at = match last {
+                    Some((h, at)) if h == hour => at,
+                    _ => {
+                        let dir = hive_dir(&self.sink.prefix, line.time_ms);
+                        match groups.iter().position(|(d, _)| *d == dir) {
+                            Some(at) => at,
+                            None => {
+                                groups.push((dir, Vec::new()));
+                                groups.len() - 1
+                            }
+                        }
                     }
                 };
+                last = Some((hour, at));
                 groups[at].1.extend([IoSlice::new(line.bytes), IoSlice::new(b"\n")]);
             }
             for (dir, mut slices) in groups {
