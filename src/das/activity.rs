@@ -251,6 +251,9 @@ impl<S: Source> Reader<S> {
 
     fn scan_extent(&mut self) -> Result<usize, Stop> {
         self.mark = self.pos;
+        if let Some(len) = extent_in(&self.buf[self.mark..self.end]) {
+            return Ok(len);
+        }
         let first = self.byte_at(0)?;
         let mut rel = 0;
         if !matches!(first, b'{' | b'[' | b'"') {
@@ -336,6 +339,46 @@ impl<S: Source> Reader<S> {
                 return Ok(());
             }
         }
+    }
+}
+
+/// The extent of the object, array or string at the start of `b` when `b` holds all of it: the
+/// same walk as `Reader::scan_extent`, over the window as it is (`None` sends the reader down
+/// the byte-by-byte walk that reads more as it needs).
+fn extent_in(b: &[u8]) -> Option<usize> {
+    if !matches!(b.first(), Some(b'{' | b'[' | b'"')) {
+        return None;
+    }
+    let mut depth = 0usize;
+    let mut i = 0;
+    loop {
+        match *b.get(i)? {
+            b'"' => {
+                i += 1;
+                // To just after the closing quote; whatever follows a backslash is escaped.
+                loop {
+                    i += memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
+                    if b[i] == b'"' {
+                        i += 1;
+                        break;
+                    }
+                    i += 2;
+                }
+                if depth == 0 {
+                    return Some(i);
+                }
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
     }
 }
 
@@ -631,6 +674,11 @@ fn read_list_in_string<S: Source, V: Visit + ?Sized>(
 /// Every event of a whole inflated record, for tests and tools: the record's ids, and the
 /// events that are not heartbeats as owned canonical JSON texts.
 pub fn events_of(json: &[u8], limits: ReadLimits) -> Result<(RecordInfo, Vec<String>), ReadError> {
+    events_from(json, limits)
+}
+
+/// `events_of`, from any source.
+fn events_from<S: Source>(src: S, limits: ReadLimits) -> Result<(RecordInfo, Vec<String>), ReadError> {
     struct Collect(Vec<String>);
     impl Visit for Collect {
         fn event(&mut self, event: RawEvent<'_>) -> bool {
@@ -641,7 +689,7 @@ pub fn events_of(json: &[u8], limits: ReadLimits) -> Result<(RecordInfo, Vec<Str
         }
     }
     let mut c = Collect(Vec::new());
-    let info = read_record(json, limits, &mut c)?;
+    let info = read_record(src, limits, &mut c)?;
     Ok((info, c.0))
 }
 
@@ -721,6 +769,45 @@ mod tests {
             }
         }
         assert!(n >= 8);
+    }
+
+    /// Hands out `n` bytes at a time, so values end up cut at every place by the window.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Source for Trickle<'_> {
+        fn fill(&mut self, buf: &mut [u8]) -> Result<usize, InflateError> {
+            let n = buf.len().min(self.0.len()).min(self.1);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_stream_in_small_pieces_reads_as_the_whole() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/das");
+        let mut records: Vec<Vec<u8>> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .map(|p| std::fs::read(p).unwrap())
+            .collect();
+        for odd in [
+            &br#"{"databaseActivityEventList":[{"a":"x\"}\\","b":[{"c":"]"}]},"s",7,true]}"#[..],
+            br#"{"databaseActivityEventList":[{"a":1]},{"a":[}]}]}"#,
+            br#"{"databaseActivityEventList":[{"a":"open"#,
+            br#"{"databaseActivityEventList":[{"a":"\"#,
+            br#"{"databaseActivityEventList":"[{\"a\":1}]","clusterId":"c"}"#,
+        ] {
+            records.push(odd.to_vec());
+        }
+        let limits = ReadLimits { max_events: 1000, max_event_bytes: 1 << 20 };
+        for record in &records {
+            let whole = events_of(record, limits);
+            for n in [1, 2, 3, 7, 64] {
+                assert_eq!(events_from(Trickle(record, n), limits), whole, "{n} bytes at a time");
+            }
+        }
     }
 
     #[test]
