@@ -457,7 +457,14 @@ fn main() {
 
         let (cached, uncached) = if args.python {
             let py_out = dir.join("python-out.ndjson");
-            let cached = python_baseline(&corpus, &moto.endpoint, true, &py_out);
+            // The ratios hang on the consumer's time as much as on ours: its cached run is timed
+            // three times too (the median run is reported, its process time the median of three).
+            let mut runs: Vec<serde_json::Value> =
+                (0..args.runs.min(3)).map(|_| python_baseline(&corpus, &moto.endpoint, true, &py_out)).collect();
+            let process = median(runs.iter().map(|r| r["process_seconds"].as_f64().unwrap()).collect());
+            runs.sort_by(|a, b| a["seconds"].as_f64().unwrap().total_cmp(&b["seconds"].as_f64().unwrap()));
+            let mut cached = runs.swap_remove(runs.len() / 2);
+            cached["process_seconds"] = process.into();
             let uncached = python_baseline(&corpus, &moto.endpoint, false, &py_out);
             assert_eq!(cached["events"].as_f64().unwrap(), events, "both sides must see the same events");
             (Some(cached), Some(uncached))
