@@ -251,9 +251,6 @@ impl<S: Source> Reader<S> {
 
     fn scan_extent(&mut self) -> Result<usize, Stop> {
         self.mark = self.pos;
-        if let Some(len) = extent_in(&self.buf[self.mark..self.end]) {
-            return Ok(len);
-        }
         let first = self.byte_at(0)?;
         let mut rel = 0;
         if !matches!(first, b'{' | b'[' | b'"') {
@@ -266,49 +263,15 @@ impl<S: Source> Reader<S> {
                 }
             }
         }
-        let mut depth = 0usize;
+        // An object, array or string: walked over the window as it lies, resumed where it
+        // stopped each time the window grows.
+        let mut walk = Walk::default();
         loop {
-            match self.byte_at(rel)? {
-                b'"' => {
-                    rel = self.skip_string(rel + 1)?;
-                    if depth == 0 {
-                        return Ok(rel);
-                    }
-                    continue;
-                }
-                b'{' | b'[' => depth += 1,
-                b'}' | b']' => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        return Ok(rel + 1);
-                    }
-                }
-                _ => {}
+            if let Some(len) = walk.over(&self.buf[self.mark..self.end]) {
+                return Ok(len);
             }
-            rel += 1;
-        }
-    }
-
-    /// From just after an opening quote to just after its closing quote.
-    fn skip_string(&mut self, mut rel: usize) -> Result<usize, Stop> {
-        loop {
-            let from = self.mark + rel;
-            match memchr::memchr2(b'"', b'\\', &self.buf[from.min(self.end)..self.end]) {
-                Some(at) => {
-                    rel += at;
-                    if self.byte_at(rel)? == b'"' {
-                        return Ok(rel + 1);
-                    }
-                    // A backslash: whatever follows it is escaped.
-                    self.byte_at(rel + 1)?;
-                    rel += 2;
-                }
-                None => {
-                    rel = self.end - self.mark;
-                    if !self.more()? {
-                        return Err(Stop::Eof);
-                    }
-                }
+            if !self.more()? {
+                return Err(Stop::Eof);
             }
         }
     }
@@ -342,43 +305,53 @@ impl<S: Source> Reader<S> {
     }
 }
 
-/// The extent of the object, array or string at the start of `b` when `b` holds all of it: the
-/// same walk as `Reader::scan_extent`, over the window as it is (`None` sends the reader down
-/// the byte-by-byte walk that reads more as it needs).
-fn extent_in(b: &[u8]) -> Option<usize> {
-    if !matches!(b.first(), Some(b'{' | b'[' | b'"')) {
-        return None;
-    }
-    let mut depth = 0usize;
-    let mut i = 0;
-    loop {
-        match *b.get(i)? {
-            b'"' => {
-                i += 1;
-                // To just after the closing quote; whatever follows a backslash is escaped.
-                loop {
-                    i += memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
-                    if b[i] == b'"' {
-                        i += 1;
-                        break;
-                    }
-                    i += 2;
+/// Where the walk to the end of an object, array or string stands (`rel` is relative to the
+/// value's first byte).
+#[derive(Default)]
+struct Walk {
+    rel: usize,
+    depth: usize,
+    in_string: bool,
+}
+
+impl Walk {
+    /// Walks on over `b` (the value's bytes so far; each call sees at least those of the last):
+    /// the value's length once `b` holds its end, `None` to be called again with more. Brackets
+    /// are counted, strings skipped; whatever follows a backslash is escaped.
+    fn over(&mut self, b: &[u8]) -> Option<usize> {
+        while self.rel < b.len() {
+            if self.in_string {
+                let Some(at) = memchr::memchr2(b'"', b'\\', &b[self.rel..]) else {
+                    self.rel = b.len();
+                    return None;
+                };
+                self.rel += at;
+                if b[self.rel] == b'\\' {
+                    // Past the escaped byte, which may not be here yet: the walk resumes after it.
+                    self.rel += 2;
+                    continue;
                 }
-                if depth == 0 {
-                    return Some(i);
+                self.in_string = false;
+                self.rel += 1;
+                if self.depth == 0 {
+                    return Some(self.rel);
                 }
                 continue;
             }
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return Some(i + 1);
+            match b[self.rel] {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => {
+                    self.depth = self.depth.saturating_sub(1);
+                    if self.depth == 0 {
+                        return Some(self.rel + 1);
+                    }
                 }
+                _ => {}
             }
-            _ => {}
+            self.rel += 1;
         }
-        i += 1;
+        None
     }
 }
 
