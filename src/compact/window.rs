@@ -2,9 +2,10 @@
 
 use chrono::{DateTime, Timelike, Utc};
 
+use crate::sinks::partition::HOUR_MS;
+
 /// Longest window: one object per event day and window stays one day's worth at most.
 pub const MAX_HOURS: u32 = 24;
-const HOUR_MS: i64 = 3_600_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {

@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 
-use super::json::{needs_escape, write_str, RawJson, StrictError};
+use super::json::{write_str, RawJson, StrictError};
 use super::scan::{scan_event, Scanned};
 
 /// One field: its name, its value, whether the value is already canonical, and whether the
@@ -30,22 +30,11 @@ pub struct Field<'a> {
 }
 
 impl<'a> Field<'a> {
-    fn new(name: Cow<'a, str>, value: RawJson<'a>) -> Field<'a> {
-        let canonical = value.is_canonical();
-        let escapes = value.is_string() && value.as_str().contains('\\');
-        Field::scanned(name, value, canonical, escapes)
-    }
-
-    fn scanned(name: Cow<'a, str>, value: RawJson<'a>, canonical: bool, escapes: bool) -> Field<'a> {
-        let prefix = prefix_of(name.as_bytes());
-        let plain_name = !needs_escape(name.as_bytes());
-        Field { name, value, prefix, canonical, escapes, plain_name, placed: Cell::new(false) }
-    }
-
     /// A field of the scan: a name without escapes holds no byte that needs one (the scan
     /// refuses control characters, and a quote or backslash would have been an escape).
-    fn of_scan(name: Cow<'a, str>, plain_name: bool, value: RawJson<'a>, s: &Scanned) -> Field<'a> {
+    fn of_scan(name: Cow<'a, str>, value: RawJson<'a>, s: &Scanned) -> Field<'a> {
         let prefix = prefix_of(name.as_bytes());
+        let plain_name = !s.name_escapes;
         Field { name, value, prefix, canonical: s.canonical, escapes: s.escapes, plain_name, placed: Cell::new(false) }
     }
 
@@ -71,11 +60,6 @@ impl<'a> Field<'a> {
             return (!body.is_empty()).then_some(Cow::Borrowed(body));
         }
         self.value.text()
-    }
-
-    /// Name order: the prefix first, the whole name on a tie.
-    fn order(&self, other: &Field<'_>) -> std::cmp::Ordering {
-        self.prefix.cmp(&other.prefix).then_with(|| self.name.cmp(&other.name))
     }
 
     /// Appends the value's canonical form.
@@ -257,18 +241,6 @@ fn name_order(names: &[Cow<'_, str>]) -> Vec<u32> {
     kept
 }
 
-/// Of fields sorted (stably) by name, keeps the last of each name, as a map insert would.
-fn keep_last_of_each_name(fields: &mut Vec<Field<'_>>) {
-    fields.dedup_by(|later, earlier| {
-        if later.prefix == earlier.prefix && later.name == earlier.name {
-            std::mem::swap(later, earlier);
-            true
-        } else {
-            false
-        }
-    });
-}
-
 impl<'a> RawEvent<'a> {
     /// Parses one element of the event list (`text` is its whole JSON text).
     pub fn parse(text: &'a str) -> Result<RawEvent<'a>, EventError> {
@@ -288,7 +260,7 @@ impl<'a> RawEvent<'a> {
                     .iter()
                     .map(|&i| {
                         let s = &scanned[i as usize];
-                        Field::of_scan(borrowed(s), true, value(s), s)
+                        Field::of_scan(borrowed(s), value(s), s)
                     })
                     .collect();
                 return Ok(RawEvent { fields, known: shape.known });
@@ -308,7 +280,7 @@ impl<'a> RawEvent<'a> {
                 .iter()
                 .map(|&i| {
                     let s = &scanned[i as usize];
-                    Field::of_scan(std::mem::take(&mut names[i as usize]), !s.name_escapes, value(s), s)
+                    Field::of_scan(std::mem::take(&mut names[i as usize]), value(s), s)
                 })
                 .collect();
             let event = RawEvent::indexed(fields);
@@ -330,14 +302,6 @@ impl<'a> RawEvent<'a> {
             known = [NONE; KNOWN.len()];
         }
         RawEvent { fields, known }
-    }
-
-    /// An event of the given fields (tests and tools).
-    pub fn from_fields(fields: impl IntoIterator<Item = (Cow<'a, str>, RawJson<'a>)>) -> RawEvent<'a> {
-        let mut fields: Vec<Field<'a>> = fields.into_iter().map(|(name, value)| Field::new(name, value)).collect();
-        fields.sort_by(Field::order);
-        keep_last_of_each_name(&mut fields);
-        RawEvent::indexed(fields)
     }
 
     #[inline(always)]

@@ -213,11 +213,6 @@ pub(crate) fn escape_mask(w: u64) -> u64 {
     below_space | has_zero(w ^ (ONES * u64::from(b'"'))) | has_zero(w ^ (ONES * u64::from(b'\\')))
 }
 
-/// Some byte of `bytes` needs an escape in a JSON string.
-pub fn needs_escape(bytes: &[u8]) -> bool {
-    bytes.iter().any(|&b| ESCAPE[b as usize] != 0)
-}
-
 /// The escaped characters of a string, without the quotes.
 pub fn write_str_contents(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut start = 0;

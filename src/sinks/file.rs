@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-use super::partition::{hive_dir, object_key, path_safe};
+use super::partition::{hive_dir, object_key, path_safe, HOUR_MS};
 use super::{BatchInfo, Chunk, Delivery, Part, RecordMeta, Sink, SinkError, SinkWriter};
 
 /// Most partition files one batch keeps open; past it, the one written to longest ago is
@@ -132,18 +132,15 @@ impl FileWriter<'_> {
             // The directory is named once per run of lines in the same hour, not once per line.
             let mut last: Option<(i64, usize)> = None;
             for line in rec.lines() {
-                let hour = line.time_ms.div_euclid(3_600_000);
+                let hour = line.time_ms.div_euclid(HOUR_MS);
                 let at = match last {
                     Some((h, at)) if h == hour => at,
                     _ => {
                         let dir = hive_dir(&self.sink.prefix, line.time_ms);
-                        match groups.iter().position(|(d, _)| *d == dir) {
-                            Some(at) => at,
-                            None => {
-                                groups.push((dir, Vec::new()));
-                                groups.len() - 1
-                            }
-                        }
+                        groups.iter().position(|(d, _)| *d == dir).unwrap_or_else(|| {
+                            groups.push((dir, Vec::new()));
+                            groups.len() - 1
+                        })
                     }
                 };
                 last = Some((hour, at));

@@ -13,6 +13,9 @@ pub fn object_key(dir: &str, shard: &str, first_seq: &str, last_seq: &str, exten
     format!("{dir}/{}-{}-{}.{extension}", path_safe(shard), path_safe(first_seq), path_safe(last_seq))
 }
 
+/// One hour in milliseconds: the width of a hive partition.
+pub const HOUR_MS: i64 = 3_600_000;
+
 /// `dt=YYYY-MM-DD/hour=HH` for an epoch-millisecond time (out-of-range times land in 1970).
 pub fn hour_path(time_ms: i64) -> String {
     let t = DateTime::from_timestamp_millis(time_ms).unwrap_or_default();
