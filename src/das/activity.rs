@@ -276,6 +276,14 @@ impl<S: Source> Reader<S> {
         }
     }
 
+    /// The event object at `pos`, when the window holds all of it (within `max_event_bytes`)
+    /// and it reads as an event; it stays in the window (from `mark`) until consumed.
+    fn event_in_window(&mut self) -> Option<(RawEvent<'_>, usize)> {
+        self.mark = self.pos;
+        let window = &self.buf[self.pos..self.end];
+        RawEvent::parse_at_start(window).filter(|&(_, len)| len <= self.max_value)
+    }
+
     /// The scanned value as text (it ends before any cut-off sequence, so it is whole UTF-8
     /// unless the source is not).
     fn text(&self, len: usize) -> Option<&str> {
@@ -561,6 +569,48 @@ fn read_list<S: Source, V: Visit + ?Sized>(
             return Err(Stop::Read(ReadError::Stopped));
         }
         r.skip_ws()?;
+        // Most events lie whole in the window: read in one pass, straight from it.
+        if let Some((event, len)) = r.event_in_window() {
+            info.elements += 1;
+            if event.is_heartbeat() {
+                info.heartbeats += 1;
+            } else {
+                sending = sending
+                    && info.elements <= limits.max_events
+                    && found.not_object.is_none()
+                    && found.wrong_type.is_none()
+                    && visit.event(event);
+            }
+            r.consume(len);
+        } else if !read_element(r, limits, visit, info, found, &mut sending)? {
+            return Ok(false);
+        }
+        match r.skip_ws()? {
+            Some(b',') => r.pos += 1,
+            Some(b']') => {
+                r.pos += 1;
+                return Ok(true);
+            }
+            _ => {
+                syntax(r, found, "expected ',' or ']'")?;
+                return Ok(false);
+            }
+        }
+    }
+}
+
+/// One element of the list, not read whole from the window: its extent found first (reading
+/// more as needed, within `max_event_bytes`), then parsed. False once the record is known
+/// unreadable.
+fn read_element<S: Source, V: Visit + ?Sized>(
+    r: &mut Reader<S>,
+    limits: ReadLimits,
+    visit: &mut V,
+    info: &mut RecordInfo,
+    found: &mut Found,
+    sending: &mut bool,
+) -> Result<bool, Stop> {
+    {
         let len = r.scan_value()?;
         let index = info.elements;
         info.elements += 1;
@@ -572,7 +622,7 @@ fn read_list<S: Source, V: Visit + ?Sized>(
         match RawEvent::parse(text) {
             Ok(event) if event.is_heartbeat() => info.heartbeats += 1,
             Ok(event) => {
-                sending = sending
+                *sending = *sending
                     && info.elements <= limits.max_events
                     && found.not_object.is_none()
                     && found.wrong_type.is_none()
@@ -591,17 +641,7 @@ fn read_list<S: Source, V: Visit + ?Sized>(
             }
         }
         r.consume(len);
-        match r.skip_ws()? {
-            Some(b',') => r.pos += 1,
-            Some(b']') => {
-                r.pos += 1;
-                return Ok(true);
-            }
-            _ => {
-                syntax(r, found, "expected ',' or ']'")?;
-                return Ok(false);
-            }
-        }
+        Ok(true)
     }
 }
 

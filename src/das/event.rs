@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::cell::Cell;
 
 use super::json::{write_str, RawJson, StrictError};
-use super::scan::{scan_event, Scanned};
+use super::scan::{scan_event, scan_event_at, Scanned};
 
 /// One field: its name, its value, whether the value is already canonical, and whether the
 /// OCSF mapping placed it in an attribute.
@@ -251,6 +251,26 @@ impl<'a> RawEvent<'a> {
             scanned.clear();
             scan_event(text.as_bytes(), scanned)
                 .map_err(|e| EventError::NotJson(format!("Syntax error at byte {} of an event: {}", e.at, e.what)))?;
+            Self::of_scanned(text, scanned, shape)
+        })
+    }
+
+    /// The event object that `window` starts with, and its length, when the window holds all
+    /// of it and it reads as an event (UTF-8 included). `None` for anything else: the caller
+    /// then finds the element's extent and calls [`RawEvent::parse`], which says what is wrong.
+    /// On success both ways give the same event, read in one pass here instead of two.
+    pub fn parse_at_start(window: &'a [u8]) -> Option<(RawEvent<'a>, usize)> {
+        SCANNED.with_borrow_mut(|(scanned, shape)| {
+            scanned.clear();
+            let len = scan_event_at(window, scanned).ok()?;
+            let text = std::str::from_utf8(&window[..len]).ok()?;
+            Some((Self::of_scanned(text, scanned, shape).ok()?, len))
+        })
+    }
+
+    /// The event of `text`, whose fields `scanned` holds.
+    fn of_scanned(text: &'a str, scanned: &[Scanned], shape: &mut Shape) -> Result<RawEvent<'a>, EventError> {
+        {
             let borrowed = |s: &Scanned| Cow::Borrowed(&text[s.name.0..s.name.1]);
             let value = |s: &Scanned| RawJson::borrowed(&text[s.value.0..s.value.1]);
             if shape.matches(text.as_bytes(), scanned) {
@@ -286,7 +306,7 @@ impl<'a> RawEvent<'a> {
             let event = RawEvent::indexed(fields);
             shape.remember(text.as_bytes(), scanned, &order, &event.known);
             Ok(event)
-        })
+        }
     }
 
     /// The event of `fields` (sorted and unique), its known names found.

@@ -302,24 +302,78 @@ impl<'a> Scanner<'a> {
 pub fn scan_event(text: &[u8], out: &mut Vec<Scanned>) -> Result<(), ScanError> {
     let mut s = Scanner { b: text, i: 0 };
     s.ws();
-    if s.peek() != Some(b'{') {
-        return s.err("expected an object");
-    }
-    s.members(EVENT_DEPTH, |s, name| {
-        let start = s.i;
-        let (canonical, escapes) = s.value(EVENT_DEPTH)?;
-        out.push(Scanned {
-            name: (name.start, name.end),
-            name_escapes: name.escapes,
-            value: (start, s.i),
-            canonical,
-            escapes,
-        });
-        Ok(())
-    })?;
+    s.event(out)?;
     s.ws();
     if s.i != text.len() {
         return s.err("trailing characters");
     }
     Ok(())
+}
+
+/// Scans the event object that `window` starts with (whatever follows it is left alone): its
+/// length. A window that ends inside the object is an error like any other, so a success is
+/// the object the whole stream holds there.
+pub fn scan_event_at(window: &[u8], out: &mut Vec<Scanned>) -> Result<usize, ScanError> {
+    let mut s = Scanner { b: window, i: 0 };
+    s.event(out)?;
+    Ok(s.i)
+}
+
+impl Scanner<'_> {
+    /// An event object from its `{`, each field pushed to `out`.
+    fn event(&mut self, out: &mut Vec<Scanned>) -> R<()> {
+        if self.peek() != Some(b'{') {
+            return self.err("expected an object");
+        }
+        self.members(EVENT_DEPTH, |s, name| {
+            let start = s.i;
+            let (canonical, escapes) = s.value(EVENT_DEPTH)?;
+            out.push(Scanned {
+                name: (name.start, name.end),
+                name_escapes: name.escapes,
+                value: (start, s.i),
+                canonical,
+                escapes,
+            });
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A window cut anywhere inside an event is refused, and one that holds all of it (with
+    /// more after) gives the fields the event's own text gives.
+    #[test]
+    fn a_window_reads_an_event_only_when_it_holds_all_of_it() {
+        let events: [&[u8]; 6] = [
+            br#"{"pid":215}"#,
+            br#"{"a":-12.5e3,"b":[1,{"c":"}"}],"d":"q\"\\\u00e9\ud83d\ude00","e":true,"f":null}"#,
+            br#"{ "type" : "record" , "n" : 0 }"#,
+            br#"{"nested":{"x":{"y":[[],{}]}},"s":"]}"}"#,
+            br#"{}"#,
+            br#"{"paramList":["a,b",2],"rowCount":18446744073709551616}"#,
+        ];
+        for event in events {
+            let mut whole = Vec::new();
+            scan_event(event, &mut whole).unwrap();
+            let mut stream = event.to_vec();
+            stream.extend_from_slice(br#",{"next":1}]"#);
+            for cut in 0..stream.len() {
+                let mut got = Vec::new();
+                let read = scan_event_at(&stream[..cut], &mut got);
+                if cut < event.len() {
+                    assert!(read.is_err(), "{} cut at {cut}", String::from_utf8_lossy(event));
+                } else {
+                    assert_eq!(read, Ok(event.len()), "{}", String::from_utf8_lossy(event));
+                    assert_eq!(got, whole);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        assert!(scan_event_at(b" {}", &mut out).is_err(), "the window starts at the object");
+        assert!(scan_event_at(b"[1]", &mut out).is_err());
+    }
 }
