@@ -3,10 +3,9 @@
 //! and the cache makes one provider call per distinct key.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use aws_lambda_events::event::kinesis::KinesisEventRecord;
-use futures::stream::{self, StreamExt};
+use futures::stream::{self, Stream, StreamExt};
 
 use crate::das::resource::{resource_id, ResourceId};
 use crate::das::{envelope, Envelope};
@@ -37,22 +36,14 @@ pub async fn lookup(
     Ok(Keyed { resource, version, message, key })
 }
 
-/// The lookups of `records`, in order, until `stop_at`: what is missing at the end was not
-/// looked up in time.
-pub async fn lookup_all(
-    records: &[KinesisEventRecord],
-    resource_override: Option<&str>,
-    keys: &DataKeyCache,
+/// The lookups of `records`, in order, `concurrency` at a time.
+pub fn lookups<'a>(
+    records: &'a [KinesisEventRecord],
+    resource_override: Option<&'a str>,
+    keys: &'a DataKeyCache,
     concurrency: usize,
-    stop_at: Instant,
-) -> Vec<Result<Keyed, Failure>> {
-    let mut out = Vec::with_capacity(records.len());
-    let mut lookups = stream::iter(records)
-        .map(|r| lookup(&r.kinesis.data.0, r.event_source_arn.as_deref(), resource_override, keys))
-        .buffered(concurrency.max(1));
-    let until = tokio::time::Instant::from_std(stop_at);
-    while let Ok(Some(result)) = tokio::time::timeout_at(until, lookups.next()).await {
-        out.push(result);
-    }
-    out
+) -> impl Stream<Item = Result<Keyed, Failure>> + 'a {
+    stream::iter(records)
+        .map(move |r| lookup(&r.kinesis.data.0, r.event_source_arn.as_deref(), resource_override, keys))
+        .buffered(concurrency.max(1))
 }

@@ -23,6 +23,7 @@ use std::time::Instant;
 
 use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::event::streams::KinesisEventResponse;
+use futures::StreamExt;
 use tracing::{error, info, warn};
 
 use crate::config::Config;
@@ -280,36 +281,8 @@ pub async fn run(stages: &Stages<'_>, event: &KinesisEvent, deadline: Instant) -
     let resource_override = config.resource_id.as_deref();
     let mut summary = Summary::default();
 
-    // 1. Envelopes and wrapping keys.
-    let keyed = lookup::lookup_all(records, resource_override, stages.keys, config.decrypt_concurrency, stop_at).await;
-    let looked_up = keyed.len();
-    let transient = keyed.iter().position(|k| matches!(k, Err(Failure::Transient(_))));
-    let mut fates = Fates::new(records.len());
-    let mut cut_reason = None;
-    if let Some(i) = transient {
-        if let Some(Err(failure)) = keyed.get(i) {
-            error!(sequence_number = %records[i].kinesis.sequence_number, cause = %failure, "record could not be decoded now; reporting it for retry");
-            cut_reason = Some(failure.to_string());
-        }
-        fates.cut_at(i);
-    } else if looked_up < records.len() {
-        cut_reason = Some("deadline: key lookups not finished".into());
-        fates.cut_at(looked_up);
-    }
-    let sources = sources(records);
-
-    // 2. Decode threads on the records before the cut.
-    let jobs: Vec<Result<Job, (usize, Failure)>> = keyed
-        .into_iter()
-        .take(fates.cut())
-        .enumerate()
-        .map(|(index, k)| match k {
-            Ok(keyed) => {
-                Ok(Job { index, keyed, source: sources[index].clone(), arrival_ms: arrival_ms(&records[index]) })
-            }
-            Err(f) => Err((index, f)),
-        })
-        .collect();
+    // 1. Envelopes and wrapping keys, in record order; 2. each record goes to the decode
+    // threads as soon as its key is in hand, while the next ones are looked up.
     let budget = Budget { total: config.batch_memory };
     let limits = Limits {
         max_inflated_bytes: config.max_inflated_bytes,
@@ -317,16 +290,52 @@ pub async fn run(stages: &Stages<'_>, event: &KinesisEvent, deadline: Instant) -
         max_frame_length: config.max_frame_length,
         max_event_bytes: config.max_event_bytes,
     };
-    let to_decode = jobs.len();
     let workers = Workers::start(
-        jobs,
         0,
+        records.len(),
         config.decode_threads,
         limits,
         stages.filters.clone(),
         budget.chunk_bytes(),
         budget.ahead_bytes(),
     );
+    let sources = sources(records);
+    let mut fates = Fates::new(records.len());
+    let mut cut_reason = None;
+    let mut to_decode = 0;
+    let mut lookups =
+        std::pin::pin!(lookup::lookups(records, resource_override, stages.keys, config.decrypt_concurrency));
+    let until = tokio::time::Instant::from_std(stop_at);
+    loop {
+        let index = to_decode;
+        match tokio::time::timeout_at(until, lookups.next()).await {
+            Ok(Some(Err(failure @ Failure::Transient(_)))) => {
+                error!(sequence_number = %records[index].kinesis.sequence_number, cause = %failure, "record could not be decoded now; reporting it for retry");
+                cut_reason = Some(failure.to_string());
+                fates.cut_at(index);
+                break;
+            }
+            Ok(Some(looked_up)) => {
+                workers.give(match looked_up {
+                    Ok(keyed) => Ok(Job {
+                        index,
+                        keyed,
+                        source: sources[index].clone(),
+                        arrival_ms: arrival_ms(&records[index]),
+                    }),
+                    Err(f) => Err((index, f)),
+                });
+                to_decode += 1;
+            }
+            Ok(None) => break,
+            Err(_) => {
+                cut_reason = Some("deadline: key lookups not finished".into());
+                fates.cut_at(index);
+                break;
+            }
+        }
+    }
+    workers.given_all(to_decode);
 
     // 3. Delivery, chunk by chunk, while the threads decode ahead.
     let batch = BatchInfo {

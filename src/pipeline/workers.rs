@@ -149,46 +149,54 @@ impl Output for Handoff {
     }
 }
 
+/// The records given to the decode threads and not yet taken, in order.
+#[derive(Default)]
+struct Feed {
+    jobs: VecDeque<Result<Job, (usize, Failure)>>,
+    /// No more will come.
+    done: bool,
+}
+
 /// What the decode threads share with the pipeline for one batch.
 pub struct Workers {
     pub handoff: Arc<Handoff>,
+    feed: Arc<(Mutex<Feed>, Condvar)>,
     threads: Vec<JoinHandle<()>>,
 }
 
 impl Workers {
-    /// Starts `threads` decode threads on `jobs` (records `first..first + jobs.len()`, in order).
+    /// Starts up to `threads` decode threads (no more than `records`, the most that can come)
+    /// on the records given to them from `first` on, in order: each is decoded as soon as it
+    /// is given, while the rest are still being looked up.
     pub fn start(
-        jobs: Vec<Result<Job, (usize, Failure)>>,
         first: usize,
+        records: usize,
         threads: usize,
         limits: Limits,
         filters: Arc<Filters>,
         piece_bytes: usize,
         budget: usize,
     ) -> Workers {
-        let end = first + jobs.len();
-        let state = State { head: first, end, ready: BTreeMap::new(), held: 0, closed: false };
+        // `end` is known once every record is given (`given_all`).
+        let state = State { head: first, end: usize::MAX, ready: BTreeMap::new(), held: 0, closed: false };
         let handoff = Arc::new(Handoff {
             state: Mutex::new(state),
             workers: Condvar::new(),
             delivery: tokio::sync::Notify::new(),
             budget,
         });
-        let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
-        let threads = (0..threads.clamp(1, end.saturating_sub(first).max(1)))
+        let feed = Arc::new((Mutex::new(Feed::default()), Condvar::new()));
+        let threads = (0..threads.clamp(1, records.max(1)))
             .map(|n| {
-                let (handoff, queue, filters) = (handoff.clone(), queue.clone(), filters.clone());
+                let (handoff, feed, filters) = (handoff.clone(), feed.clone(), filters.clone());
                 std::thread::Builder::new()
                     .name(format!("das-decode-{n}"))
-                    .spawn(move || loop {
-                        let job = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
-                        let Some(job) = job else { return };
-                        if handoff.stopped() {
-                            return;
-                        }
-                        match job {
-                            Ok(job) => decode(job, limits, &filters, piece_bytes, handoff.as_ref()),
-                            Err((index, failure)) => handoff.done(index, Err(failure)),
+                    .spawn(move || {
+                        while let Some(job) = take(&feed, &handoff) {
+                            match job {
+                                Ok(job) => decode(job, limits, &filters, piece_bytes, handoff.as_ref()),
+                                Err((index, failure)) => handoff.done(index, Err(failure)),
+                            }
                         }
                     })
                     // Spawning fails only when the system is out of threads; the batch is then
@@ -200,16 +208,54 @@ impl Workers {
         if threads.is_empty() {
             handoff.close();
         }
-        Workers { handoff, threads }
+        Workers { handoff, feed, threads }
+    }
+
+    /// Gives the next record to the threads.
+    pub fn give(&self, job: Result<Job, (usize, Failure)>) {
+        let (feed, more) = &*self.feed;
+        feed.lock().unwrap_or_else(|p| p.into_inner()).jobs.push_back(job);
+        more.notify_one();
+    }
+
+    /// No record follows: the batch's records to decode end at `end`.
+    pub fn given_all(&self, end: usize) {
+        self.handoff.lock().end = end;
+        self.end_feed();
+    }
+
+    fn end_feed(&self) {
+        let (feed, more) = &*self.feed;
+        feed.lock().unwrap_or_else(|p| p.into_inner()).done = true;
+        more.notify_all();
     }
 
     /// Stops the threads and waits for them.
     pub fn stop(self) {
         self.handoff.close();
+        self.end_feed();
         crate::parallel::blocking(|| {
             for t in self.threads {
                 let _ = t.join();
             }
         });
+    }
+}
+
+/// The next record for a decode thread; `None` once every record is taken or the batch stopped.
+fn take(feed: &(Mutex<Feed>, Condvar), handoff: &Handoff) -> Option<Result<Job, (usize, Failure)>> {
+    let (feed, more) = feed;
+    let mut f = feed.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        if handoff.stopped() {
+            return None;
+        }
+        if let Some(job) = f.jobs.pop_front() {
+            return Some(job);
+        }
+        if f.done {
+            return None;
+        }
+        f = more.wait(f).unwrap_or_else(|p| p.into_inner());
     }
 }
