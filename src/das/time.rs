@@ -2,11 +2,30 @@
 //! `2021-01-15 00:15:36.233787` (no offset: UTC), seven fractional digits
 //! (SQL Server), `T` or space, `Z`, `+HH`, `+HHMM` or `+HH:MM`.
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-
 fn digits(s: &[u8], n: usize) -> Option<u32> {
     let part = s.get(..n)?;
     part.iter().try_fold(0u32, |acc, &b| b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0')))
+}
+
+fn days_in_month(y: u32, m: u32) -> u32 {
+    match m {
+        2 if y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400)) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to a valid proleptic Gregorian date (years 0 to 9999): the count of
+/// days before the date's year in 400-year eras, shifted so that a year starts in March.
+fn days_from_civil(y: u32, m: u32, d: u32) -> i64 {
+    let y = i64::from(if m <= 2 { y + 399 } else { y + 400 }); // +400: never negative
+    let (m, d) = (i64::from(m), i64::from(d));
+    let era = y / 400;
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    (era - 1) * 146_097 + day_of_era - 719_468
 }
 
 /// A parsed DAS timestamp.
@@ -25,7 +44,8 @@ pub fn parse_millis(text: &str) -> Option<i64> {
 
 /// Parses a timestamp; `None` when it is not one.
 pub fn parse(text: &str) -> Option<Timestamp> {
-    let s = text.trim().as_bytes();
+    let t = text.trim();
+    let s = t.as_bytes();
     let (y, mo, d) = (digits(s, 4)?, digits(s.get(5..)?, 2)?, digits(s.get(8..)?, 2)?);
     if s.get(4) != Some(&b'-') || s.get(7) != Some(&b'-') || !matches!(s.get(10), Some(b' ' | b'T')) {
         return None;
@@ -36,21 +56,19 @@ pub fn parse(text: &str) -> Option<Timestamp> {
         return None;
     }
     let mut rest = rest.get(8..)?;
-    let mut nanos: u64 = 0;
-    let mut fraction: &[u8] = &[];
+    // The fraction's digits (after the dot), and the milliseconds they start with.
+    let mut fraction = 0;
+    let mut millis = 0;
     if let Some(frac) = rest.strip_prefix(b".") {
-        let n = frac.iter().take_while(|b| b.is_ascii_digit()).count();
-        if n == 0 {
+        fraction = frac.iter().take_while(|b| b.is_ascii_digit()).count();
+        if fraction == 0 {
             return None;
         }
-        for (i, b) in frac[..n].iter().enumerate().take(9) {
-            nanos += u64::from(b - b'0') * 10u64.pow(8 - i as u32);
-        }
-        fraction = &frac[..n];
-        rest = &frac[n..];
+        millis = frac.iter().chain(b"000").take(3).fold(0, |ms, b| ms * 10 + i64::from(b - b'0'));
+        rest = &frac[fraction..];
     }
-    let offset_secs: i64 = match rest {
-        [] | [b'Z'] | [b'z'] => 0,
+    let offset: Option<(bool, i64, i64)> = match rest {
+        [] | [b'Z'] | [b'z'] => None,
         [sign @ (b'+' | b'-'), tz @ ..] => {
             let hh = i64::from(digits(tz, 2)?);
             let mm = match &tz[2..] {
@@ -61,40 +79,34 @@ pub fn parse(text: &str) -> Option<Timestamp> {
             if hh > 23 || mm > 59 {
                 return None;
             }
-            let secs = hh * 3600 + mm * 60;
-            if *sign == b'-' {
-                -secs
-            } else {
-                secs
-            }
+            Some((*sign == b'-', hh, mm)).filter(|&(_, hh, mm)| hh + mm > 0)
         }
         _ => return None,
     };
-    let date = NaiveDate::from_ymd_opt(y as i32, mo, d)?;
-    let time = NaiveTime::from_hms_opt(h, mi, sec)?;
-    let local = NaiveDateTime::new(date, time).and_utc().timestamp();
-    // The date and the time are the digits read above, at fixed places: copied as they are.
-    let t = text.trim();
-    let mut rfc3339 = String::with_capacity(40);
+    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59 {
+        return None;
+    }
+    let local = days_from_civil(y, mo, d) * 86_400 + i64::from(h * 3600 + mi * 60 + sec);
+    let offset_secs =
+        offset.map_or(0, |(west, hh, mm)| if west { -(hh * 3600 + mm * 60) } else { hh * 3600 + mm * 60 });
+    // RFC 3339: the date and the time are the digits read above, at fixed places, copied as
+    // they are; then the fraction as it is, and the offset.
+    let mut rfc3339 = String::with_capacity(t.len() + 4);
     rfc3339.push_str(t.get(..10)?);
     rfc3339.push('T');
     rfc3339.push_str(t.get(11..19)?);
-    if !fraction.is_empty() {
-        rfc3339.push('.');
-        // `fraction` holds ASCII digits only.
-        rfc3339.push_str(std::str::from_utf8(fraction).unwrap_or(""));
+    if fraction > 0 {
+        rfc3339.push_str(t.get(19..20 + fraction)?);
     }
-    if offset_secs == 0 {
-        rfc3339.push('Z');
-    } else {
-        let a = offset_secs.abs();
-        let two = |n: i64| [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
-        rfc3339.push(if offset_secs < 0 { '-' } else { '+' });
-        rfc3339.extend(two(a / 3600).map(char::from));
-        rfc3339.push(':');
-        rfc3339.extend(two(a % 3600 / 60).map(char::from));
+    match offset {
+        None => rfc3339.push('Z'),
+        Some((west, hh, mm)) => {
+            let digit = |n: i64| char::from(b'0' + n as u8);
+            rfc3339.push(if west { '-' } else { '+' });
+            rfc3339.extend([digit(hh / 10), digit(hh % 10), ':', digit(mm / 10), digit(mm % 10)]);
+        }
     }
-    Some(Timestamp { millis: (local - offset_secs) * 1000 + (nanos / 1_000_000) as i64, rfc3339 })
+    Some(Timestamp { millis: (local - offset_secs) * 1000 + millis, rfc3339 })
 }
 
 #[cfg(test)]
@@ -121,6 +133,30 @@ mod tests {
             "2019-05-24T02:39:49.9406681+02:00"
         );
         assert_eq!(super::parse("2019-05-24 00:39:49-0330").unwrap().rfc3339, "2019-05-24T00:39:49-03:30");
+    }
+
+    #[test]
+    fn every_day_and_time_of_day_as_chrono_counts_them() {
+        use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+        for y in (0..=9999).step_by(7).chain([1600, 1900, 1970, 2000, 2024, 2100, 9999]) {
+            for m in 1..=13 {
+                for d in 0..=32 {
+                    let text = format!("{y:04}-{m:02}-{d:02} 23:59:58.5");
+                    let want = NaiveDate::from_ymd_opt(y, m, d).map(|date| {
+                        let t = NaiveTime::from_hms_milli_opt(23, 59, 58, 500).unwrap();
+                        NaiveDateTime::new(date, t).and_utc().timestamp_millis()
+                    });
+                    assert_eq!(parse_millis(&text), want, "{text}");
+                }
+            }
+        }
+        for (h, mi, s) in [(0, 0, 0), (23, 59, 59), (24, 0, 0), (12, 60, 0), (12, 0, 60)] {
+            let text = format!("2024-02-29 {h:02}:{mi:02}:{s:02}");
+            let want = NaiveTime::from_hms_opt(h, mi, s).map(|t| {
+                NaiveDateTime::new(NaiveDate::from_ymd_opt(2024, 2, 29).unwrap(), t).and_utc().timestamp_millis()
+            });
+            assert_eq!(parse_millis(&text), want, "{text}");
+        }
     }
 
     #[test]

@@ -195,7 +195,9 @@ pub fn classify(command: Option<&str>, class: Option<&str>, command_text: Option
 /// Text for `message`: "<command> on <object> by <user>", without SQL text.
 pub fn message(activity: &Activity, command: Option<&str>, object: Option<&str>, user: Option<&str>) -> String {
     let what: Cow<'_, str> = command.map_or_else(|| Cow::Owned(activity.name()), Cow::Borrowed);
-    let mut m = what.into_owned();
+    let len = what.len() + object.map_or(0, |o| o.len() + 4) + user.map_or(0, |u| u.len() + 4);
+    let mut m = String::with_capacity(len);
+    m.push_str(&what);
     if let Some(o) = object {
         m.push_str(" on ");
         m.push_str(o);

@@ -179,6 +179,23 @@ impl<O: Output> Visit for Encoder<'_, O> {
     }
 }
 
+thread_local! {
+    /// Bytes of lines per inflated byte in the last record this thread decoded: about 4 for
+    /// records of short statements (an OCSF line holds more than its event), about 1 for huge
+    /// ones.
+    static LINES_PER_INFLATED_BYTE: std::cell::Cell<f64> = const { std::cell::Cell::new(4.0) };
+}
+
+/// The inflated size that the gzip trailer states (ISIZE: the last member's size modulo
+/// 2^32); zero when there is no trailer.
+fn inflated_size_hint(gz: &[u8]) -> usize {
+    gz.len()
+        .checked_sub(4)
+        .and_then(|at| gz.get(at..))
+        .and_then(|t| <[u8; 4]>::try_from(t).ok())
+        .map_or(0, |t| u32::from_le_bytes(t) as usize)
+}
+
 /// Decodes one record and hands its lines to `out`.
 pub fn decode<O: Output>(job: Job, limits: Limits, filters: &Filters, piece_bytes: usize, out: &O) {
     let Job { index, keyed, source, arrival_ms } = job;
@@ -201,8 +218,12 @@ pub fn decode<O: Output>(job: Job, limits: Limits, filters: &Filters, piece_byte
         let src = Inflater::new(&compressed, limits.max_inflated_bytes).map_err(Failure::from)?;
         read_record(src, read_limits, enc).map_err(Failure::from)
     };
-    // Lines run about forty times the compressed payload: one allocation for most records.
-    let guess = compressed.len().saturating_mul(40).clamp(4 << 10, piece_bytes.min(4 << 20));
+    // The lines of a record: its inflated size, which the gzip trailer states (an untrusted
+    // hint, bounded like the rest), times what the thread's last record wrote per inflated
+    // byte, with an eighth to spare: one allocation for most records.
+    let hint = inflated_size_hint(&compressed);
+    let ratio = LINES_PER_INFLATED_BYTE.get();
+    let guess = ((hint as f64 * ratio * 1.125) as usize).clamp(4 << 10, piece_bytes.min(4 << 20));
     let mut first: Encoder<'_, O> = Encoder {
         ctx,
         filters,
@@ -220,6 +241,9 @@ pub fn decode<O: Output>(job: Job, limits: Limits, filters: &Filters, piece_byte
         Err(f) => return out.done(index, Err(f)),
     };
     first.counts.heartbeats = info.heartbeats;
+    if !first.overflow && hint > 0 && !first.lines.buf.is_empty() {
+        LINES_PER_INFLATED_BYTE.set((first.lines.buf.len() as f64 / hint as f64).clamp(0.5, 16.0));
+    }
     let decoded = Decoded { counts: first.counts, instance_id: info.ids.instance_id.clone() };
     if !first.overflow && !info.ids_after_list {
         return out.done(index, Ok((decoded, first.lines)));
