@@ -270,6 +270,25 @@ mod tests {
     }
 
     #[test]
+    fn escapes_at_every_place_of_every_length_match_serde_json() {
+        let specials = ["\u{0}", "\u{1f}", "\"", "\\", "\n", "\u{7f}", "\u{e9}"];
+        for len in 0..=41 {
+            for at in 0..len {
+                for a in specials {
+                    // A space, `#` or `]` after an escaped byte is where a borrow would flag one.
+                    for b in ["", "\u{1}", "\"", "x", " ", "#", "]"] {
+                        let mut s: String = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ"[..len].to_owned();
+                        s.replace_range(at..at + 1, &format!("{a}{b}"));
+                        let mut out = Vec::new();
+                        write_str(&mut out, &s);
+                        assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&s).unwrap(), "{s:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn canonical_forms_match_serde_json() {
         for raw in [
             r#""plain""#,
