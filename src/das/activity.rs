@@ -142,6 +142,8 @@ struct Reader<S> {
     base: u64,
     /// `buf[..checked]` is valid UTF-8.
     checked: usize,
+    /// The most of `buf` ever filled: what may hold plaintext.
+    used: usize,
     eof: bool,
     max_window: usize,
     /// The largest value accepted (`max_event_bytes`).
@@ -199,6 +201,7 @@ impl<S: Source> Reader<S> {
             return Ok(false);
         }
         self.end += n;
+        self.used = self.used.max(self.end);
         if self.not_utf8.is_none() {
             match std::str::from_utf8(&self.buf[self.checked..self.end]) {
                 Ok(_) => self.checked = self.end,
@@ -377,6 +380,7 @@ pub fn read_record<S: Source, V: Visit + ?Sized>(
         mark: 0,
         base: 0,
         checked: 0,
+        used: 0,
         eof: false,
         max_window: limits.max_event_bytes.saturating_add(READ_SIZE),
         max_value: limits.max_event_bytes,
@@ -385,7 +389,9 @@ pub fn read_record<S: Source, V: Visit + ?Sized>(
     let mut info = RecordInfo::default();
     let mut found = Found::default();
     let result = read_top(&mut r, limits, visit, &mut info, &mut found);
-    zeroize::Zeroize::zeroize(&mut r.buf);
+    // The plaintext is wiped before the window is freed: all of it lies below `used` (beyond
+    // it are the zeros the window grew with), so the volatile writes stop there.
+    zeroize::Zeroize::zeroize(&mut r.buf[..r.used]);
     info.bytes = r.base + r.end as u64;
     match result {
         Err(Stop::Read(e)) => return Err(e),

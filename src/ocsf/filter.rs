@@ -25,8 +25,9 @@ pub enum Dropped {
     Time,
 }
 
-fn listed(list: &[String], value: Option<std::borrow::Cow<'_, str>>) -> bool {
-    value.is_some_and(|v| list.iter().any(|x| x.eq_ignore_ascii_case(v.trim())))
+/// Whether the event's `field` is in `list` (its text is not looked at when the list is empty).
+fn listed(list: &[String], event: &RawEvent<'_>, field: &str) -> bool {
+    !list.is_empty() && event.text(field).is_some_and(|v| list.iter().any(|x| x.eq_ignore_ascii_case(v.trim())))
 }
 
 impl Filters {
@@ -39,11 +40,11 @@ impl Filters {
     }
 
     pub fn check(&self, event: &RawEvent<'_>) -> Option<Dropped> {
-        if listed(&self.users, event.text("dbUserName")) {
+        if listed(&self.users, event, "dbUserName") {
             Some(Dropped::User)
-        } else if listed(&self.commands, event.text("command")) {
+        } else if listed(&self.commands, event, "command") {
             Some(Dropped::Command)
-        } else if listed(&self.databases, event.text("databaseName")) {
+        } else if listed(&self.databases, event, "databaseName") {
             Some(Dropped::Database)
         } else if self.outside_window(event) {
             Some(Dropped::Time)
