@@ -188,10 +188,21 @@ impl<S: Source> Reader<S> {
                     return Err(Stop::TooLarge);
                 }
                 let grown = (self.buf.len() * 2).clamp(READ_SIZE, self.max_window);
-                self.buf.resize(grown, 0);
+                // A new window, the old one wiped before it is freed (a reallocation would free
+                // it as it is).
+                let mut bigger = vec![0u8; grown];
+                bigger[..self.end].copy_from_slice(&self.buf[..self.end]);
+                zeroize::Zeroize::zeroize(&mut self.buf[..self.used]);
+                self.buf = bigger;
+                self.used = self.end;
             }
         }
-        let n = self.src.fill(&mut self.buf[self.end..])?;
+        let filled = self.src.fill(&mut self.buf[self.end..]);
+        if filled.is_err() {
+            // The source may have written into the window before it failed.
+            self.used = self.buf.len();
+        }
+        let n = filled?;
         if n == 0 {
             self.eof = true;
             if self.checked < self.end && self.not_utf8.is_none() {

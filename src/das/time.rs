@@ -64,7 +64,7 @@ pub fn parse(text: &str) -> Option<Timestamp> {
         if fraction == 0 {
             return None;
         }
-        millis = frac.iter().chain(b"000").take(3).fold(0, |ms, b| ms * 10 + i64::from(b - b'0'));
+        millis = frac[..fraction].iter().chain(b"000").take(3).fold(0, |ms, b| ms * 10 + i64::from(b - b'0'));
         rest = &frac[fraction..];
     }
     let offset: Option<(bool, i64, i64)> = match rest {
@@ -123,6 +123,11 @@ mod tests {
         assert_eq!(parse_millis("2019-05-24 02:09:49.940+0130"), Some(base));
         assert_eq!(parse_millis("2019-05-23 22:39:49.940-02"), Some(base));
         assert_eq!(parse_millis("2019-05-24 00:39:49"), Some(base - 940));
+        // PostgreSQL drops trailing zeros: one or two digits, then the offset.
+        assert_eq!(parse_millis("2019-05-24 00:39:49.94+00"), Some(base));
+        assert_eq!(parse_millis("2019-05-24 00:39:49.9Z"), Some(base - 40));
+        assert_eq!(parse_millis("2019-05-24 02:39:49.94+02:00"), Some(base));
+        assert_eq!(parse_millis("2019-05-24 00:39:49.940-00"), Some(base));
     }
 
     #[test]
@@ -150,6 +155,18 @@ mod tests {
                 }
             }
         }
+        // Fractions of every length, then each form of offset: chrono reads the RFC 3339 text.
+        for fraction in ["", ".5", ".94", ".940", ".9406", ".940668", ".9406681", ".123456789", ".1234567891"] {
+            for (offset, rfc) in
+                [("", "Z"), ("Z", "Z"), ("+00", "Z"), ("-00:00", "Z"), ("+0130", "+01:30"), ("-02", "-02:00")]
+            {
+                let text = format!("2019-05-24 00:39:49{fraction}{offset}");
+                let want = chrono::DateTime::parse_from_rfc3339(&format!("2019-05-24T00:39:49{fraction}{rfc}"))
+                    .unwrap()
+                    .timestamp_millis();
+                assert_eq!(parse_millis(&text), Some(want), "{text}");
+            }
+        }
         for (h, mi, s) in [(0, 0, 0), (23, 59, 59), (24, 0, 0), (12, 60, 0), (12, 0, 60)] {
             let text = format!("2024-02-29 {h:02}:{mi:02}:{s:02}");
             let want = NaiveTime::from_hms_opt(h, mi, s).map(|t| {
@@ -168,6 +185,8 @@ mod tests {
             "2019-05-24 25:00:00",
             "2019-05-24 00:39:49.",
             "2019-05-24 00:39:49+0",
+            "2019-05-24 00:39:49.5x",
+            "2019-05-24 00:39:49.5+",
             "2019-05-24 00:39:49 junk",
             "２０１９-05-24 00:00:00",
         ] {

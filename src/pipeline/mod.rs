@@ -369,8 +369,14 @@ pub async fn run(stages: &Stages<'_>, event: &KinesisEvent, deadline: Instant) -
             }
         };
         let Some((index, outcome)) = next else {
-            if d.handed < to_decode {
-                d.flush(to_decode).await;
+            // Every record given, unless no decode thread could be started: the records no
+            // thread took are reported, never taken as handed.
+            let given = workers.handoff.head().min(to_decode);
+            if d.handed < given {
+                d.flush(given).await;
+            }
+            if given < to_decode {
+                d.cut(given, "no decode thread could be started".into());
             }
             break;
         };

@@ -101,6 +101,11 @@ impl Handoff {
         }
     }
 
+    /// The record the delivery waits for: every record before it was given.
+    pub fn head(&self) -> usize {
+        self.lock().head
+    }
+
     /// Stops the decode threads: what they hold is dropped.
     pub fn close(&self) {
         let mut s = self.lock();
@@ -231,14 +236,23 @@ impl Workers {
     }
 
     /// Stops the threads and waits for them.
-    pub fn stop(self) {
+    pub fn stop(mut self) {
         self.handoff.close();
         self.end_feed();
+        let threads = std::mem::take(&mut self.threads);
         crate::parallel::blocking(|| {
-            for t in self.threads {
+            for t in threads {
                 let _ = t.join();
             }
         });
+    }
+}
+
+impl Drop for Workers {
+    /// Not stopped (the batch unwound): the threads are told to end, not left waiting for records.
+    fn drop(&mut self) {
+        self.handoff.close();
+        self.end_feed();
     }
 }
 
