@@ -356,6 +356,7 @@ impl<'a> RawEvent<'a> {
     }
 
     /// The field as an integer whether it arrived as a number or a numeric string.
+    #[inline(always)]
     pub fn integer(&self, name: &str) -> Option<i64> {
         self.get(name).and_then(RawJson::integer)
     }

@@ -49,8 +49,10 @@ fn prefix(text: Cow<'_, str>) -> Cow<'_, str> {
     }
 }
 
+// Each accessor is inlined, so that a literal name finds its field's slot at compile time.
 impl<'e> Fields<'e> {
     /// The field as text, marked as placed when it fits the schema whole.
+    #[inline(always)]
     fn take(&self, name: &str) -> Option<Text<'e>> {
         let text = self.event.text(name)?;
         // Characters never outnumber bytes: count them only for a long text.
@@ -63,10 +65,12 @@ impl<'e> Fields<'e> {
         }
     }
 
+    #[inline(always)]
     fn peek(&self, name: &str) -> Option<Text<'e>> {
         self.event.text(name)
     }
 
+    #[inline(always)]
     fn time(&self, name: &str) -> Option<Timestamp> {
         let t = self.event.text(name).and_then(|t| parse(&t))?;
         self.event.mark(name, true);
