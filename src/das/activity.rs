@@ -589,15 +589,7 @@ fn read_list<S: Source, V: Visit + ?Sized>(
         // Most events lie whole in the window: read in one pass, straight from it.
         if let Some((event, len)) = r.event_in_window() {
             info.elements += 1;
-            if event.is_heartbeat() {
-                info.heartbeats += 1;
-            } else {
-                sending = sending
-                    && info.elements <= limits.max_events
-                    && found.not_object.is_none()
-                    && found.wrong_type.is_none()
-                    && visit.event(event);
-            }
+            offer(event, limits, visit, info, found, &mut sending);
             r.consume(len);
         } else if !read_element(r, limits, visit, info, found, &mut sending)? {
             return Ok(false);
@@ -627,38 +619,50 @@ fn read_element<S: Source, V: Visit + ?Sized>(
     found: &mut Found,
     sending: &mut bool,
 ) -> Result<bool, Stop> {
-    {
-        let len = r.scan_value()?;
-        let index = info.elements;
-        info.elements += 1;
-        let Some(text) = r.text(len) else {
-            // Not UTF-8: already recorded by the reader; nothing more to learn.
-            r.drain()?;
-            return Ok(false);
-        };
-        match RawEvent::parse(text) {
-            Ok(event) if event.is_heartbeat() => info.heartbeats += 1,
-            Ok(event) => {
-                *sending = *sending
-                    && info.elements <= limits.max_events
-                    && found.not_object.is_none()
-                    && found.wrong_type.is_none()
-                    && visit.event(event);
-            }
-            Err(EventError::NotObject) => {
-                if serde_json::from_str::<serde_json::Value>(text).is_err() {
-                    syntax(r, found, "bad value")?;
-                    return Ok(false);
-                }
-                found.not_object.get_or_insert(index);
-            }
-            Err(EventError::NotJson(why)) => {
-                syntax(r, found, &why)?;
+    let len = r.scan_value()?;
+    let index = info.elements;
+    info.elements += 1;
+    let Some(text) = r.text(len) else {
+        // Not UTF-8: already recorded by the reader; nothing more to learn.
+        r.drain()?;
+        return Ok(false);
+    };
+    match RawEvent::parse(text) {
+        Ok(event) => offer(event, limits, visit, info, found, sending),
+        Err(EventError::NotObject) => {
+            if serde_json::from_str::<serde_json::Value>(text).is_err() {
+                syntax(r, found, "bad value")?;
                 return Ok(false);
             }
+            found.not_object.get_or_insert(index);
         }
-        r.consume(len);
-        Ok(true)
+        Err(EventError::NotJson(why)) => {
+            syntax(r, found, &why)?;
+            return Ok(false);
+        }
+    }
+    r.consume(len);
+    Ok(true)
+}
+
+/// A parsed element: a heartbeat is counted, an event is handed to `visit` while the record may
+/// still be sent (within `max_events`, every element so far an object, the record's type right).
+fn offer<V: Visit + ?Sized>(
+    event: RawEvent<'_>,
+    limits: ReadLimits,
+    visit: &mut V,
+    info: &mut RecordInfo,
+    found: &Found,
+    sending: &mut bool,
+) {
+    if event.is_heartbeat() {
+        info.heartbeats += 1;
+    } else {
+        *sending = *sending
+            && info.elements <= limits.max_events
+            && found.not_object.is_none()
+            && found.wrong_type.is_none()
+            && visit.event(event);
     }
 }
 

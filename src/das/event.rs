@@ -270,43 +270,41 @@ impl<'a> RawEvent<'a> {
 
     /// The event of `text`, whose fields `scanned` holds.
     fn of_scanned(text: &'a str, scanned: &[Scanned], shape: &mut Shape) -> Result<RawEvent<'a>, EventError> {
-        {
-            let borrowed = |s: &Scanned| Cow::Borrowed(&text[s.name.0..s.name.1]);
-            let value = |s: &Scanned| RawJson::borrowed(&text[s.value.0..s.value.1]);
-            if shape.matches(text.as_bytes(), scanned) {
-                // The same names as the last event: its order and index hold.
-                let fields = shape
-                    .order
-                    .iter()
-                    .map(|&i| {
-                        let s = &scanned[i as usize];
-                        Field::of_scan(borrowed(s), value(s), s)
-                    })
-                    .collect();
-                return Ok(RawEvent { fields, known: shape.known });
-            }
-            let mut names = Vec::with_capacity(scanned.len());
-            for s in scanned.iter() {
-                names.push(if s.name_escapes {
-                    // Checked by the scan: it unescapes.
-                    let quoted = &text[s.name.0 - 1..s.name.1 + 1];
-                    Cow::Owned(serde_json::from_str::<String>(quoted).map_err(StrictError::from)?)
-                } else {
-                    borrowed(s)
-                });
-            }
-            let order = name_order(&names);
-            let fields: Vec<Field<'a>> = order
+        let borrowed = |s: &Scanned| Cow::Borrowed(&text[s.name.0..s.name.1]);
+        let value = |s: &Scanned| RawJson::borrowed(&text[s.value.0..s.value.1]);
+        if shape.matches(text.as_bytes(), scanned) {
+            // The same names as the last event: its order and index hold.
+            let fields = shape
+                .order
                 .iter()
                 .map(|&i| {
                     let s = &scanned[i as usize];
-                    Field::of_scan(std::mem::take(&mut names[i as usize]), value(s), s)
+                    Field::of_scan(borrowed(s), value(s), s)
                 })
                 .collect();
-            let event = RawEvent::indexed(fields);
-            shape.remember(text.as_bytes(), scanned, &order, &event.known);
-            Ok(event)
+            return Ok(RawEvent { fields, known: shape.known });
         }
+        let mut names = Vec::with_capacity(scanned.len());
+        for s in scanned.iter() {
+            names.push(if s.name_escapes {
+                // Checked by the scan: it unescapes.
+                let quoted = &text[s.name.0 - 1..s.name.1 + 1];
+                Cow::Owned(serde_json::from_str::<String>(quoted).map_err(StrictError::from)?)
+            } else {
+                borrowed(s)
+            });
+        }
+        let order = name_order(&names);
+        let fields: Vec<Field<'a>> = order
+            .iter()
+            .map(|&i| {
+                let s = &scanned[i as usize];
+                Field::of_scan(std::mem::take(&mut names[i as usize]), value(s), s)
+            })
+            .collect();
+        let event = RawEvent::indexed(fields);
+        shape.remember(text.as_bytes(), scanned, &order, &event.known);
+        Ok(event)
     }
 
     /// The event of `fields` (sorted and unique), its known names found.

@@ -237,9 +237,9 @@ impl Workers {
 
     /// Stops the threads and waits for them.
     pub fn stop(mut self) {
-        self.handoff.close();
-        self.end_feed();
         let threads = std::mem::take(&mut self.threads);
+        // Dropping closes the hand-off and ends the feed.
+        drop(self);
         crate::parallel::blocking(|| {
             for t in threads {
                 let _ = t.join();
@@ -249,7 +249,8 @@ impl Workers {
 }
 
 impl Drop for Workers {
-    /// Not stopped (the batch unwound): the threads are told to end, not left waiting for records.
+    /// Closes the hand-off and ends the feed, so the threads end instead of waiting for records
+    /// (through `stop`, or when the batch unwinds without it).
     fn drop(&mut self) {
         self.handoff.close();
         self.end_feed();
