@@ -130,6 +130,16 @@ struct Found {
 
 const READ_SIZE: usize = 64 << 10;
 
+/// The largest window a thread keeps for its next record; a larger one (grown for an event of
+/// megabytes) is freed.
+const KEEP_WINDOW: usize = 1 << 20;
+
+thread_local! {
+    /// The window of the thread's last record, wiped: all zeros. The next record reads into it
+    /// instead of allocating, zeroing and faulting in a fresh one.
+    static SPARE_WINDOW: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 /// The window over the source: `buf[..end]` holds bytes read, `pos` is the next to look at and
 /// `mark` the start of the value being scanned (kept when the window moves on).
 struct Reader<S> {
@@ -385,7 +395,8 @@ pub fn read_record<S: Source, V: Visit + ?Sized>(
 ) -> Result<RecordInfo, ReadError> {
     let mut r = Reader {
         src,
-        buf: Vec::new(),
+        // All zeros: no plaintext below `used` (0) to wipe.
+        buf: SPARE_WINDOW.take(),
         pos: 0,
         end: 0,
         mark: 0,
@@ -404,6 +415,9 @@ pub fn read_record<S: Source, V: Visit + ?Sized>(
     // it are the zeros the window grew with), so the volatile writes stop there.
     zeroize::Zeroize::zeroize(&mut r.buf[..r.used]);
     info.bytes = r.base + r.end as u64;
+    if r.buf.len() <= KEEP_WINDOW {
+        SPARE_WINDOW.set(std::mem::take(&mut r.buf));
+    }
     match result {
         Err(Stop::Read(e)) => return Err(e),
         Err(Stop::TooLarge) => {
@@ -751,6 +765,32 @@ mod tests {
         let e = RawEvent::parse(&events[0]).unwrap();
         assert_eq!(e.integer("pid"), Some(123));
         assert_eq!(e.get("newField").unwrap().as_str(), "[1]");
+    }
+
+    #[test]
+    fn the_window_kept_for_the_next_record_is_wiped_and_reused() {
+        let json = br#"{"databaseActivityEventList":[{"type":"record","commandText":"SELECT 'secret'"}]}"#;
+        let (_, first) = events_of(json, LIMITS).unwrap();
+        let spare = SPARE_WINDOW.take();
+        assert!(!spare.is_empty(), "the thread keeps its window");
+        assert!(spare.iter().all(|&b| b == 0), "the kept window holds no plaintext");
+        let at = spare.as_ptr();
+        SPARE_WINDOW.set(spare);
+        // The next record reads into the same window, and reads the same.
+        let (_, again) = events_of(json, LIMITS).unwrap();
+        assert_eq!(first, again);
+        let spare = SPARE_WINDOW.take();
+        assert_eq!(spare.as_ptr(), at);
+        assert!(spare.iter().all(|&b| b == 0));
+        // A window grown past KEEP_WINDOW is not kept.
+        let big = format!(
+            r#"{{"databaseActivityEventList":[{{"type":"record","commandText":"{}"}}]}}"#,
+            "a".repeat(KEEP_WINDOW * 2)
+        );
+        events_of(big.as_bytes(), LIMITS).unwrap_err();
+        let limits = ReadLimits { max_events: 2, max_event_bytes: KEEP_WINDOW * 4 };
+        events_of(big.as_bytes(), limits).unwrap();
+        assert!(SPARE_WINDOW.take().is_empty());
     }
 
     #[test]

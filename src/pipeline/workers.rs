@@ -45,6 +45,10 @@ struct State {
     ready: BTreeMap<usize, VecDeque<Outcome>>,
     /// Bytes of the outcomes in `ready`.
     held: usize,
+    /// Bytes pushed since the delivery was last woken.
+    unseen: usize,
+    /// Decode threads waiting on `workers`.
+    waiting: usize,
     closed: bool,
 }
 
@@ -56,6 +60,9 @@ pub struct Handoff {
     /// The delivery waits here.
     delivery: tokio::sync::Notify,
     budget: usize,
+    /// The delivery is woken once this many bytes are ready, not for every record (a wake is a
+    /// futex call and often a switch of CPU); a decode thread wakes it before it waits or ends.
+    nudge: usize,
 }
 
 impl Handoff {
@@ -64,15 +71,38 @@ impl Handoff {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn wait<'a>(&self, guard: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-        self.workers.wait(guard).unwrap_or_else(|p| p.into_inner())
+    fn wait<'a>(&self, mut s: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        // What is ready must reach the delivery before this thread waits on it.
+        Self::wake_delivery(&self.delivery, &mut s);
+        s.waiting += 1;
+        let mut s = self.workers.wait(s).unwrap_or_else(|p| p.into_inner());
+        s.waiting -= 1;
+        s
+    }
+
+    fn wake_delivery(delivery: &tokio::sync::Notify, s: &mut State) {
+        if s.unseen > 0 {
+            s.unseen = 0;
+            delivery.notify_one();
+        }
+    }
+
+    /// Wakes the delivery for what is ready and not yet announced (before a decode thread waits
+    /// for a record or ends).
+    fn announce(&self) {
+        Self::wake_delivery(&self.delivery, &mut self.lock());
     }
 
     fn push(&self, mut s: MutexGuard<'_, State>, index: usize, outcome: Outcome) {
-        s.held += outcome.bytes();
+        // A failure or a piece is announced at once; whole records once `nudge` bytes gathered.
+        let now = !matches!(outcome, Outcome::Done(Ok(_)));
+        let bytes = outcome.bytes();
+        s.held += bytes;
+        s.unseen += bytes.max(1);
         s.ready.entry(index).or_default().push_back(outcome);
-        drop(s);
-        self.delivery.notify_one();
+        if now || s.unseen >= self.nudge {
+            Self::wake_delivery(&self.delivery, &mut s);
+        }
     }
 
     /// The next outcome of the record being waited for, in record order; `None` once every
@@ -92,8 +122,11 @@ impl Handoff {
                         s.ready.remove(&head);
                         s.head += 1;
                     }
+                    let waiting = s.waiting > 0;
                     drop(s);
-                    self.workers.notify_all();
+                    if waiting {
+                        self.workers.notify_all();
+                    }
                     return Some((head, outcome));
                 }
             }
@@ -183,12 +216,21 @@ impl Workers {
         budget: usize,
     ) -> Workers {
         // `end` is known once every record is given (`given_all`).
-        let state = State { head: first, end: usize::MAX, ready: BTreeMap::new(), held: 0, closed: false };
+        let state = State {
+            head: first,
+            end: usize::MAX,
+            ready: BTreeMap::new(),
+            held: 0,
+            unseen: 0,
+            waiting: 0,
+            closed: false,
+        };
         let handoff = Arc::new(Handoff {
             state: Mutex::new(state),
             workers: Condvar::new(),
             delivery: tokio::sync::Notify::new(),
             budget,
+            nudge: (piece_bytes / 4).max(1),
         });
         let feed = Arc::new((Mutex::new(Feed::default()), Condvar::new()));
         let threads = (0..threads.clamp(1, records.max(1)))
@@ -203,6 +245,7 @@ impl Workers {
                                 Err((index, failure)) => handoff.done(index, Err(failure)),
                             }
                         }
+                        handoff.announce();
                     })
                     // Spawning fails only when the system is out of threads; the batch is then
                     // decoded by the threads that did start (or, with none, reported).
@@ -271,6 +314,7 @@ fn take(feed: &(Mutex<Feed>, Condvar), handoff: &Handoff) -> Option<Result<Job, 
         if f.done {
             return None;
         }
+        handoff.announce();
         f = more.wait(f).unwrap_or_else(|p| p.into_inner());
     }
 }
