@@ -89,6 +89,43 @@ fn options(records: usize, events: usize, seed: u64) -> GenerateOptions {
     }
 }
 
+/// One round: each side once, back to back (seconds).
+struct Round {
+    all: f64,
+    one: f64,
+    consumer_loop: Option<f64>,
+    consumer_process: Option<f64>,
+}
+
+/// The consumer with its KMS calls cached: its medians, and the medians of the rounds' ratios.
+struct Cached {
+    loop_secs: f64,
+    process_secs: f64,
+    loop_all: f64,
+    loop_one: f64,
+    process_all: f64,
+    process_one: f64,
+}
+
+impl Cached {
+    fn of(rounds: &[Round]) -> Option<Cached> {
+        let pairs: Vec<(&Round, f64, f64)> =
+            rounds.iter().filter_map(|r| Some((r, r.consumer_loop?, r.consumer_process?))).collect();
+        if pairs.is_empty() {
+            return None;
+        }
+        let m = |f: &dyn Fn(&(&Round, f64, f64)) -> f64| median(pairs.iter().map(f).collect());
+        Some(Cached {
+            loop_secs: m(&|p| p.1),
+            process_secs: m(&|p| p.2),
+            loop_all: m(&|p| p.1 / p.0.all),
+            loop_one: m(&|p| p.1 / p.0.one),
+            process_all: m(&|p| p.2 / p.0.all),
+            process_one: m(&|p| p.2 / p.0.one),
+        })
+    }
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -426,51 +463,52 @@ fn main() {
         println!("machine: {} logical CPUs, {}", das_forwarder::parallel::default_threads(), cpu_model());
         println!("binary: {BINARY}");
 
-        // das-forwarder, whole processes, file sink, KMS on moto (a fresh process: cold cache).
+        // das-forwarder, whole processes, file sink, KMS on moto (a fresh process: cold cache),
+        // beside the consumer with its KMS calls cached. The runs go in rounds: in each, ours on
+        // all cores, ours on one core, then the consumer, back to back, so that each round's
+        // ratios compare runs made in the same minute (this VM's speed drifts by tens of percent
+        // over an hour, and one side's median against the other's would carry that drift). The
+        // table gives each side's median and the median of the rounds' ratios.
         let out = dir.join("out");
-        let run = |one_core: bool| {
+        let ours = |one_core: bool| {
             let mut env = kms_file_env(&moto, &out);
             if one_core {
                 env.push(("DECODE_THREADS", "1".into()));
             }
-            let mut last = None;
-            let secs: Vec<f64> = (0..args.runs)
-                .map(|_| {
-                    let _ = std::fs::remove_dir_all(&out);
-                    let r = invoke(&corpus, &env, one_core);
-                    assert!(r.response["batchItemFailures"].as_array().is_some_and(Vec::is_empty), "{}", r.summary);
-                    let s = r.seconds;
-                    last = Some(r);
-                    s
-                })
-                .collect();
-            (median(secs), last.unwrap())
+            let _ = std::fs::remove_dir_all(&out);
+            let r = invoke(&corpus, &env, one_core);
+            assert!(r.response["batchItemFailures"].as_array().is_some_and(Vec::is_empty), "{}", r.summary);
+            r
         };
-        let (all_cores, all_run) = run(false);
-        let (one_core, one_run) = run(true);
+        let py_out = dir.join("python-out.ndjson");
+        let mut rounds: Vec<Round> = Vec::new();
+        let mut all_run = None;
+        for _ in 0..args.runs {
+            let all = ours(false);
+            let one = ours(true);
+            let consumer = args.python.then(|| python_baseline(&corpus, &moto.endpoint, true, &py_out));
+            rounds.push(Round {
+                all: all.seconds,
+                one: one.seconds,
+                consumer_loop: consumer.as_ref().map(|c| c["seconds"].as_f64().unwrap()),
+                consumer_process: consumer.as_ref().map(|c| c["process_seconds"].as_f64().unwrap()),
+            });
+            if let Some(c) = &consumer {
+                let ours = all.summary["events"].as_u64().unwrap() as f64;
+                assert_eq!(c["events"].as_f64().unwrap(), ours, "both sides must see the same events");
+            }
+            all_run = Some(all);
+        }
+        let all_run = all_run.expect("at least one run");
+        let all_cores = median(rounds.iter().map(|r| r.all).collect());
+        let one_core = median(rounds.iter().map(|r| r.one).collect());
         let events = all_run.summary["events"].as_u64().unwrap() as f64;
         let kms_calls = all_run.summary["key_provider_calls"].as_u64().unwrap();
         let compressed = compression(&out);
-        let _ = one_run;
         let floor = floors(&event, &keys, &out, &dir.join("floor-out"), args.runs);
         let _ = std::fs::remove_dir_all(dir.join("floor-out"));
-
-        let (cached, uncached) = if args.python {
-            let py_out = dir.join("python-out.ndjson");
-            // The ratios hang on the consumer's time as much as on ours: its cached run is timed
-            // three times too (the median run is reported, its process time the median of three).
-            let mut runs: Vec<serde_json::Value> =
-                (0..args.runs.min(3)).map(|_| python_baseline(&corpus, &moto.endpoint, true, &py_out)).collect();
-            let process = median(runs.iter().map(|r| r["process_seconds"].as_f64().unwrap()).collect());
-            runs.sort_by(|a, b| a["seconds"].as_f64().unwrap().total_cmp(&b["seconds"].as_f64().unwrap()));
-            let mut cached = runs.swap_remove(runs.len() / 2);
-            cached["process_seconds"] = process.into();
-            let uncached = python_baseline(&corpus, &moto.endpoint, false, &py_out);
-            assert_eq!(cached["events"].as_f64().unwrap(), events, "both sides must see the same events");
-            (Some(cached), Some(uncached))
-        } else {
-            (None, None)
-        };
+        let cached = Cached::of(&rounds);
+        let uncached = args.python.then(|| python_baseline(&corpus, &moto.endpoint, false, &py_out));
 
         // Peak RSS: a 6 MB batch of 25-statement records (as many as fit in Lambda's 6 MB).
         let per_record = std::fs::metadata(&corpus).unwrap().len() as f64 / args.records as f64;
@@ -521,22 +559,22 @@ fn main() {
         println!("| | das-forwarder | baseline | ratio |");
         println!("|---|---|---|---|");
         let eps = |secs: f64| events / secs;
+        let rounds_note = format!("median of {} rounds", rounds.len());
         println!("| all cores ({} threads), whole process, file sink | {:.1} ms, {:.0} events/s | {} | **{}** |",
             das_forwarder::parallel::default_threads(), all_cores * 1e3, eps(all_cores),
-            cached.as_ref().map_or("-".into(), |c| format!("consumer, KMS cached: {:.1} ms", c["seconds"].as_f64().unwrap() * 1e3)),
-            cached.as_ref().map_or("-".into(), |c| format!("{:.1}x", c["seconds"].as_f64().unwrap() / all_cores)));
+            cached.as_ref().map_or("-".into(), |c| format!("consumer, KMS cached: {:.1} ms (its loop)", c.loop_secs * 1e3)),
+            cached.as_ref().map_or("-".into(), |c| format!("{:.1}x", c.loop_all)));
         println!("| one core (taskset, DECODE_THREADS=1) | {:.1} ms, **{:.0} events/s a core** | {} | **{}** |",
             one_core * 1e3, eps(one_core),
-            cached.as_ref().map_or("-".into(), |c| format!("the same, single-threaded: {:.0} events/s", events / c["seconds"].as_f64().unwrap())),
-            cached.as_ref().map_or("-".into(), |c| format!("{:.1}x", c["seconds"].as_f64().unwrap() / one_core)));
+            cached.as_ref().map_or("-".into(), |c| format!("the same, single-threaded: {:.0} events/s", events / c.loop_secs)),
+            cached.as_ref().map_or("-".into(), |c| format!("{:.1}x", c.loop_one)));
         println!("| one KMS call per record (the sample as written) | {:.1} ms, {kms_calls} KMS calls | {} | **{}** |",
             all_cores * 1e3,
             uncached.as_ref().map_or("-".into(), |u| format!("{:.1} ms, {} KMS calls", u["seconds"].as_f64().unwrap() * 1e3, u["kms_calls"])),
             uncached.as_ref().map_or("-".into(), |u| format!("{:.1}x", u["seconds"].as_f64().unwrap() / all_cores)));
         if let Some(c) = &cached {
-            let process = c["process_seconds"].as_f64().unwrap();
-            println!("| whole processes on both sides (the consumer's start-up, imports and corpus read included) | 2 threads {:.1}x, one core {:.1}x | consumer process, KMS cached: {:.1} ms | (the rows above time the consumer's loop only) |",
-                process / all_cores, process / one_core, process * 1e3);
+            println!("| whole processes on both sides (the consumer's start-up, imports and corpus read included) | 2 threads **{:.1}x**, one core **{:.1}x** | consumer process, KMS cached: {:.1} ms | (the rows above time the consumer's loop only; ratios: the {rounds_note}) |",
+                c.process_all, c.process_one, c.process_secs * 1e3);
         }
         let us = |secs: f64| secs * 1e6 / events;
         let floor_sum = floor.decrypt_inflate + floor.read + floor.uid_hash + floor.write;
@@ -547,7 +585,7 @@ fn main() {
             compressed[0].1 as f64 / 1e6, us(floor.write));
         println!("| = the floor, with no mapping and no line written | {:.2} µs an event, {:.0} events/s | {} | pipeline: {:.2} µs an event on one core |",
             us(floor_sum), eps(floor_sum),
-            cached.as_ref().map_or("-".into(), |c| format!("at most {:.1}x the cached consumer on one core", c["seconds"].as_f64().unwrap() / floor_sum)),
+            cached.as_ref().map_or("-".into(), |c| format!("at most {:.1}x the cached consumer on one core", c.loop_secs / floor_sum)),
             us(one_core));
         println!("| peak RSS, dense 6 MB batch ({dense_records} records x {EVENTS_PER_RECORD}, {dense_mb:.1} MB, {} events), file sink | **{:.1} MiB** | | |",
             dense_file.summary["events"], dense_file.peak_rss_kib as f64 / 1024.0);

@@ -213,6 +213,11 @@ pub(crate) fn escape_mask(w: u64) -> u64 {
     below_space | has_zero(w ^ (ONES * u64::from(b'"'))) | has_zero(w ^ (ONES * u64::from(b'\\')))
 }
 
+/// True when `bytes` hold a character that a JSON string must escape.
+pub fn needs_escape(bytes: &[u8]) -> bool {
+    bytes.iter().any(|&b| ESCAPE[b as usize] != 0)
+}
+
 /// The escaped characters of a string, without the quotes.
 pub fn write_str_contents(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut start = 0;

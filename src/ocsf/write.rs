@@ -21,6 +21,16 @@ impl<'o> Line<'o> {
         write_str(self.0, value);
     }
 
+    /// A string of ours that needs no escape (a caption, a hex uid): copied between quotes
+    /// without looking for one.
+    fn clean(&mut self, value: &str) {
+        debug_assert!(!crate::das::json::needs_escape(value.as_bytes()), "{value:?} needs an escape");
+        self.0.reserve(value.len() + 2);
+        self.0.push(b'"');
+        self.0.extend_from_slice(value.as_bytes());
+        self.0.push(b'"');
+    }
+
     fn int(&mut self, value: impl itoa::Integer) {
         self.0.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     }
@@ -106,15 +116,15 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
     l.raw(b",\"type_uid\":");
     l.int(event.type_uid);
     l.raw(b",\"type_name\":");
-    l.str(event.type_name);
+    l.clean(event.type_name);
     l.raw(b",\"severity_id\":");
     l.int(event.severity_id);
     l.raw(b",\"severity\":");
-    l.str(severity_caption(event.severity_id));
+    l.clean(severity_caption(event.severity_id));
     l.raw(b",\"status_id\":");
     l.int(event.status_id);
     l.raw(b",\"status\":");
-    l.str(status_caption(event.status_id));
+    l.clean(status_caption(event.status_id));
     l.opt_str(b",\"status_code\":", event.status_code.as_deref());
     l.opt_str(b",\"status_detail\":", event.status_detail.as_deref());
     l.raw(b",\"time\":");
@@ -133,7 +143,7 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
     l.raw(b",\"type_id\":");
     l.int(event.type_id);
     l.raw(b",\"type\":");
-    l.str(event.type_caption);
+    l.clean(event.type_caption);
 
     let m = &event.metadata;
     l.raw(b",\"metadata\":{\"version\":\"1.3.0\",\"profiles\":[\"cloud\",\"datetime\"],\"product\":{\"name\":");
@@ -141,7 +151,7 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
     l.raw(b",\"vendor_name\":\"AWS\"");
     l.opt_str(b",\"version\":", m.product.version.as_deref());
     l.raw(b",\"feature\":{\"name\":\"Database Activity Streams\"}},\"uid\":");
-    l.str(m.uid.as_str());
+    l.clean(m.uid.as_str());
     if let Some([a, b, c]) = &m.correlation_uid {
         l.raw(b",\"correlation_uid\":");
         l.joined(&[a, b, c], b':');
@@ -170,7 +180,7 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
         line.raw(b",\"type_id\":");
         line.int(u.type_id);
         line.raw(b",\"type\":");
-        line.str(u.type_caption);
+        line.clean(u.type_caption);
         line.raw(b"}");
     }
     if let Some(s) = &a.session {
@@ -214,7 +224,7 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
         l.raw(b",\"query_info\":{\"uid\":");
         match &q.uid {
             Some([s, st, sub]) => l.joined(&[s, st, sub], b':'),
-            None => l.str(m.uid.as_str()),
+            None => l.clean(m.uid.as_str()),
         }
         l.raw(b",\"query_string\":");
         l.str(&q.query_string);
@@ -224,11 +234,11 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
         l.raw(b",\"observables\":[");
         for (i, ob) in event.observables.iter().enumerate() {
             l.raw(if i > 0 { b",{\"name\":" } else { b"{\"name\":" });
-            l.str(ob.name);
+            l.clean(ob.name);
             l.raw(b",\"type_id\":");
             l.int(ob.type_id);
             l.raw(b",\"type\":");
-            l.str(ob.type_caption);
+            l.clean(ob.type_caption);
             l.raw(b",\"value\":");
             l.str(&ob.value);
             l.raw(b"}");
@@ -256,7 +266,7 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
             l.str(f);
         }
         l.raw(b"],\"mode\":");
-        l.str(r.mode);
+        l.clean(r.mode);
         l.raw(b"}");
     }
     l.raw(b"}}");
