@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::cell::Cell;
 
 use super::json::{write_str, RawJson, StrictError};
-use super::scan::{scan_event, scan_event_at, Scanned};
+use super::scan::{scan_event, scan_event_expecting, Expect, Scanned};
 
 /// One field: its name, its value, whether the value is already canonical, and whether the
 /// OCSF mapping placed it in an attribute.
@@ -251,7 +251,7 @@ impl<'a> RawEvent<'a> {
             scanned.clear();
             scan_event(text.as_bytes(), scanned)
                 .map_err(|e| EventError::NotJson(format!("Syntax error at byte {} of an event: {}", e.at, e.what)))?;
-            Self::of_scanned(text, scanned, shape)
+            Self::of_scanned(text, scanned, shape, false)
         })
     }
 
@@ -262,17 +262,24 @@ impl<'a> RawEvent<'a> {
     pub fn parse_at_start(window: &'a [u8]) -> Option<(RawEvent<'a>, usize)> {
         SCANNED.with_borrow_mut(|(scanned, shape)| {
             scanned.clear();
-            let len = scan_event_at(window, scanned).ok()?;
+            let expect = Expect { names: &shape.names, ends: &shape.ends };
+            let (len, same) = scan_event_expecting(window, scanned, Some(expect)).ok()?;
             let text = std::str::from_utf8(&window[..len]).ok()?;
-            Some((Self::of_scanned(text, scanned, shape).ok()?, len))
+            Some((Self::of_scanned(text, scanned, shape, same).ok()?, len))
         })
     }
 
-    /// The event of `text`, whose fields `scanned` holds.
-    fn of_scanned(text: &'a str, scanned: &[Scanned], shape: &mut Shape) -> Result<RawEvent<'a>, EventError> {
+    /// The event of `text`, whose fields `scanned` holds; `same`: the scan found the names of
+    /// `shape`, in its order.
+    fn of_scanned(
+        text: &'a str,
+        scanned: &[Scanned],
+        shape: &mut Shape,
+        same: bool,
+    ) -> Result<RawEvent<'a>, EventError> {
         let borrowed = |s: &Scanned| Cow::Borrowed(&text[s.name.0..s.name.1]);
         let value = |s: &Scanned| RawJson::borrowed(&text[s.value.0..s.value.1]);
-        if shape.matches(text.as_bytes(), scanned) {
+        if same || shape.matches(text.as_bytes(), scanned) {
             // The same names as the last event: its order and index hold.
             let fields = shape
                 .order

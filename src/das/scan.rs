@@ -33,9 +33,23 @@ pub struct ScanError {
 const MAX_DEPTH: usize = 127;
 const EVENT_DEPTH: usize = 3;
 
-struct Scanner<'a> {
+/// The names an event is expected to hold, in order: those of the event before it (DAS writes
+/// the events of a record alike). A name found where it is expected is compared, not scanned.
+#[derive(Debug, Clone, Copy)]
+pub struct Expect<'s> {
+    /// The names back to back (none holds an escape), each ending at `ends[i]`.
+    pub names: &'s [u8],
+    pub ends: &'s [u32],
+}
+
+struct Scanner<'a, 's> {
     b: &'a [u8],
     i: usize,
+    /// Still following the expected names (dropped at the first that differs).
+    expect: Option<Expect<'s>>,
+    /// The next expected name: its index, and where it starts in `names`.
+    next: usize,
+    from: usize,
 }
 
 type R<T> = Result<T, ScanError>;
@@ -57,7 +71,7 @@ fn hex(b: u8) -> Option<u16> {
     }
 }
 
-impl<'a> Scanner<'a> {
+impl Scanner<'_, '_> {
     fn err<T>(&self, what: &'static str) -> R<T> {
         Err(ScanError { what, at: self.i })
     }
@@ -257,8 +271,26 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// The members of an object, from its `{`: each handed to `member`.
-    fn members(&mut self, depth: usize, mut member: impl FnMut(&mut Self, Str) -> R<()>) -> R<()> {
+    /// The expected name, when the string at `i` is exactly it: a name without escapes between
+    /// quotes is the string of its bytes, so comparing them is the scan.
+    fn expected_name(&mut self) -> Option<Str> {
+        let e = self.expect?;
+        let end = *e.ends.get(self.next)? as usize;
+        let name = e.names.get(self.from..end)?;
+        let (start, close) = (self.i + 1, self.i + 1 + name.len());
+        if self.b.get(start..close) != Some(name) || self.b.get(close) != Some(&b'"') {
+            self.expect = None;
+            return None;
+        }
+        self.next += 1;
+        self.from = end;
+        self.i = close + 1;
+        Some(Str { start, end: close, escapes: false, canonical: true })
+    }
+
+    /// The members of an object, from its `{`: each handed to `member`. `guided`: the names
+    /// are compared with the expected ones first (the event's own members only).
+    fn members(&mut self, depth: usize, guided: bool, mut member: impl FnMut(&mut Self, Str) -> R<()>) -> R<()> {
         if depth > MAX_DEPTH {
             return self.err("nested too deep");
         }
@@ -273,7 +305,10 @@ impl<'a> Scanner<'a> {
             if self.peek() != Some(b'"') {
                 return self.err("expected a field name");
             }
-            let name = self.string()?;
+            let name = match guided.then(|| self.expected_name()).flatten() {
+                Some(name) => name,
+                None => self.string()?,
+            };
             self.ws();
             if self.peek() != Some(b':') {
                 return self.err("expected ':'");
@@ -294,13 +329,13 @@ impl<'a> Scanner<'a> {
     }
 
     fn object(&mut self, depth: usize) -> R<()> {
-        self.members(depth, |s, _| s.value(depth).map(drop))
+        self.members(depth, false, |s, _| s.value(depth).map(drop))
     }
 }
 
 /// Scans one event object (its whole text); the fields in the order they came.
 pub fn scan_event(text: &[u8], out: &mut Vec<Scanned>) -> Result<(), ScanError> {
-    let mut s = Scanner { b: text, i: 0 };
+    let mut s = Scanner { b: text, i: 0, expect: None, next: 0, from: 0 };
     s.ws();
     s.event(out)?;
     s.ws();
@@ -314,18 +349,30 @@ pub fn scan_event(text: &[u8], out: &mut Vec<Scanned>) -> Result<(), ScanError> 
 /// length. A window that ends inside the object is an error like any other, so a success is
 /// the object the whole stream holds there.
 pub fn scan_event_at(window: &[u8], out: &mut Vec<Scanned>) -> Result<usize, ScanError> {
-    let mut s = Scanner { b: window, i: 0 };
-    s.event(out)?;
-    Ok(s.i)
+    scan_event_expecting(window, out, None).map(|(len, _)| len)
 }
 
-impl Scanner<'_> {
+/// [`scan_event_at`], comparing each name with the one `expect` holds at its place: the fields
+/// come out the same, and the flag tells whether the names were exactly those expected.
+pub fn scan_event_expecting(
+    window: &[u8],
+    out: &mut Vec<Scanned>,
+    expect: Option<Expect<'_>>,
+) -> Result<(usize, bool), ScanError> {
+    let expect = expect.filter(|e| !e.ends.is_empty());
+    let mut s = Scanner { b: window, i: 0, expect, next: 0, from: 0 };
+    s.event(out)?;
+    let same = s.expect.is_some_and(|e| s.next == e.ends.len() && out.len() == e.ends.len());
+    Ok((s.i, same))
+}
+
+impl Scanner<'_, '_> {
     /// An event object from its `{`, each field pushed to `out`.
     fn event(&mut self, out: &mut Vec<Scanned>) -> R<()> {
         if self.peek() != Some(b'{') {
             return self.err("expected an object");
         }
-        self.members(EVENT_DEPTH, |s, name| {
+        self.members(EVENT_DEPTH, true, |s, name| {
             let start = s.i;
             let (canonical, escapes) = s.value(EVENT_DEPTH)?;
             out.push(Scanned {
@@ -375,5 +422,35 @@ mod tests {
         let mut out = Vec::new();
         assert!(scan_event_at(b" {}", &mut out).is_err(), "the window starts at the object");
         assert!(scan_event_at(b"[1]", &mut out).is_err());
+    }
+
+    /// Guided by expected names, the scan gives the fields an unguided scan gives, and says
+    /// "same" only when the names are exactly the expected ones, in order and number.
+    #[test]
+    fn an_expected_shape_changes_nothing_but_the_flag() {
+        let names = b"typepidcommand";
+        let ends = [4u32, 7, 14];
+        let expect = Expect { names, ends: &ends };
+        let cases: [(&[u8], bool); 9] = [
+            (br#"{"type":"record","pid":1,"command":"QUERY"}"#, true),
+            (br#"{ "type" : "x" , "pid" : [1,{"type":2}] , "command" : null }"#, true),
+            (br#"{"type":"record","pid":1}"#, false),
+            (br#"{"type":"record","pid":1,"command":"Q","more":1}"#, false),
+            (br#"{"type":"record","pi":1,"command":"QUERY"}"#, false),
+            (br#"{"type":"record","pids":1,"command":"QUERY"}"#, false),
+            (br#"{"type":"record","p\u0069d":1,"command":"QUERY"}"#, false),
+            (br#"{"pid":1,"type":"record","command":"QUERY"}"#, false),
+            (br#"{"type":"record","pid":1,"command":"QUERY","command":"again"}"#, false),
+        ];
+        for (event, same) in cases {
+            let mut plain = Vec::new();
+            let len = scan_event_at(event, &mut plain).unwrap();
+            let mut guided = Vec::new();
+            let got = scan_event_expecting(event, &mut guided, Some(expect)).unwrap();
+            assert_eq!(got, (len, same), "{}", String::from_utf8_lossy(event));
+            assert_eq!(guided, plain, "{}", String::from_utf8_lossy(event));
+        }
+        let cut = br#"{"type":"record","pid""#;
+        assert!(scan_event_expecting(cut, &mut Vec::new(), Some(expect)).is_err());
     }
 }
