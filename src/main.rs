@@ -13,6 +13,7 @@ use das_forwarder::config::{Config, LogFormat};
 use das_forwarder::keys::local::LocalKeys;
 use das_forwarder::setup;
 use lambda_runtime::{service_fn, LambdaEvent};
+use tracing_subscriber::filter::LevelFilter;
 
 #[derive(Parser)]
 #[command(
@@ -96,20 +97,30 @@ enum Command {
     },
 }
 
-/// Crates whose TRACE output can carry request bodies (the AWS SDK prints
-/// whole requests, S3 objects with SQL included): capped whatever RUST_LOG says.
-const QUIET: [&str; 4] = ["aws_smithy_runtime=debug", "aws_smithy_runtime_api=debug", "hyper=info", "h2=info"];
+/// Crates whose TRACE output can carry request bodies (the AWS SDK prints whole requests, S3
+/// objects with SQL included): capped at these levels whatever RUST_LOG says. A cap, not a
+/// setting: `RUST_LOG=warn` keeps them at WARN.
+const QUIET: [(&str, LevelFilter); 4] = [
+    ("aws_smithy_runtime", LevelFilter::DEBUG),
+    ("aws_smithy_runtime_api", LevelFilter::DEBUG),
+    ("hyper", LevelFilter::INFO),
+    ("h2", LevelFilter::INFO),
+];
 
 fn init_logging(format: LogFormat) {
-    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    for directive in QUIET.iter().filter_map(|d| d.parse().ok()) {
-        filter = filter.add_directive(directive);
-    }
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().with_current_span(true).init(),
-        LogFormat::Text => builder.init(),
-    }
+    use tracing_subscriber::filter::{FilterExt, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    let wanted = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // An event is printed when RUST_LOG wants it and the cap allows it.
+    let filter = wanted.and(Targets::new().with_default(LevelFilter::TRACE).with_targets(QUIET));
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let layer = match format {
+        LogFormat::Json => layer.json().with_current_span(true).with_filter(filter).boxed(),
+        LogFormat::Text => layer.with_filter(filter).boxed(),
+    };
+    tracing_subscriber::registry().with(layer).init();
 }
 
 async fn run_lambda(config: Config) -> Result<(), String> {

@@ -94,7 +94,10 @@ async fn trace_logs_hold_no_secret_key_or_sql() {
         ("RUST_LOG", "trace".to_owned()),
         ("LOG_FORMAT", "json".to_owned()),
     ]);
-    let (response, summary, logs) = tokio::task::spawn_blocking(move || common::invoke(&path, &env)).await.unwrap();
+    let (response, summary, logs) = {
+        let (path, env) = (path.clone(), env.clone());
+        tokio::task::spawn_blocking(move || common::invoke(&path, &env)).await.unwrap()
+    };
     assert_eq!(response["batchItemFailures"], serde_json::json!([]), "{logs}");
     assert_eq!(summary["quarantined"], 1, "the poison record: its reason is logged, not its content");
     assert!(rx.with(|g| !g.envelopes.is_empty() && !g.webhook_events.is_empty()), "both HTTP sinks received events");
@@ -106,4 +109,20 @@ async fn trace_logs_hold_no_secret_key_or_sql() {
     for sql in &statements {
         assert!(!logs.contains(sql.as_str()), "SQL text in the logs: {sql}");
     }
+
+    // The cap on the SDK's and HTTP stack's logs lowers them, never raises them: at WARN the
+    // same batch (one record quarantined) prints warnings and errors only.
+    for (k, v) in env.iter_mut() {
+        if *k == "RUST_LOG" {
+            *v = "warn".to_owned();
+        }
+    }
+    let (_, _, logs) = tokio::task::spawn_blocking(move || common::invoke(&path, &env)).await.unwrap();
+    let levels: Vec<String> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|l| l["level"].as_str().map(str::to_owned))
+        .collect();
+    assert!(levels.iter().any(|l| l == "ERROR" || l == "WARN"), "the quarantine is logged: {logs}");
+    assert!(levels.iter().all(|l| l == "ERROR" || l == "WARN"), "RUST_LOG=warn printed more: {logs}");
 }
