@@ -99,7 +99,7 @@ invoke: lambda-tools
 
 ## lambda-test: every file in events/ through `cargo lambda watch`, responses checked against events/README.md
 lambda-test: lambda-tools
-	$(LAMBDA_PATH) $(CARGO) test --test lambda_loop -- --ignored --nocapture
+	$(LAMBDA_PATH) $(CARGO) test --test it -- --ignored --nocapture lambda_loop::
 
 ## template-lint: cfn-lint and `sam validate --lint` on template.yaml (offline)
 template-lint: $(SAM_VENV)/.installed

@@ -13,8 +13,11 @@
 //! `--skip-python`, `--skip-hostile`, `--warm N` (warm invocations, default 500). Without `--bench` (as `cargo test --all-targets` runs it)
 //! it makes a small smoke run of every section instead.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
+#[allow(dead_code)] // the tests' helpers: the bench uses a few
 mod common;
+#[path = "support/runtime_api.rs"]
+mod runtime_api;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -24,11 +27,11 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use common::moto::{venv, Moto};
 use common::repo_dir;
-use common::runtime_api::RuntimeApi;
 use das_forwarder::cli::generate::{generate_with_keys, GenerateOptions};
 use das_forwarder::das::envelope;
 use das_forwarder::das::inflate::inflate;
 use das_forwarder::esdk::{self, RawAesKeyring};
+use runtime_api::RuntimeApi;
 
 const RESOURCE: &str = "cluster-BENCH7Q2LKXH3ZC5RTUVWX4Y";
 const DATA_KEYS: usize = 4;

@@ -3,10 +3,10 @@
 //! end-to-end report; `cargo bench --bench stages` alone for quicker loops.
 //!
 //! Beside the engine's own stages: the `serde_json::Value` engine it replaced (frozen in
-//! tests/common/oracle), and the output compressions the S3 sink can use, so that crates are
+//! tests/it/common/oracle), and the output compressions the S3 sink can use, so that crates are
 //! picked by measurement.
 
-#[path = "../tests/common/oracle/mod.rs"]
+#[path = "../tests/it/common/oracle/mod.rs"]
 #[allow(dead_code)]
 mod oracle;
 

@@ -1,5 +1,5 @@
 //! Round trips through the demo encryptor and exhaustive tampering.
-//! (Interop with the official ESDK is in `tests/esdk_interop.rs`.)
+//! (Interop with the official ESDK is in `tests/it/esdk_interop.rs`.)
 
 use super::encrypt::{encrypt, EncryptParams};
 use super::*;
@@ -43,7 +43,7 @@ fn round_trips_every_unsigned_suite_and_size() {
 #[test]
 fn every_flipped_bit_is_rejected() {
     // Every suite this encryptor makes (the unsigned ones; signed suites are tampered with in
-    // tests/esdk_vectors.rs and tests/esdk_interop.rs on official messages).
+    // tests/it/esdk_vectors.rs and tests/it/esdk_interop.rs on official messages).
     for suite_id in SUITES.iter().filter(|s| s.signing.is_none()).map(|s| s.id) {
         let msg = message(suite_id, 16, b"select * from payroll where salary > 100000;", &[("k", "v")]);
         for i in 0..msg.len() {

@@ -1,7 +1,7 @@
 //! The handler's record states on generated batches: delivered, quarantined
 //! (permanent errors, with reasons), reported (transient errors cut the batch).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};

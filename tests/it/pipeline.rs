@@ -3,7 +3,7 @@
 //! larger than a chunk; the hostile batch (huge statements) through `invoke` within its memory
 //! budget; and the S3 sink's multipart uploads against moto, an aborted one included.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::path::Path;

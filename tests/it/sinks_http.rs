@@ -2,7 +2,7 @@
 //! speaks the HEC protocol, checks the token, verifies webhook signatures and
 //! can be scripted to fail. Every case ends in the documented record states.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

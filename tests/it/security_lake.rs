@@ -4,7 +4,7 @@
 //! with pyarrow (tests/support/check_parquet.py): the fixed schema, zstd, rows sorted by time,
 //! and rows equal to the NDJSON events the file sink wrote in the same run.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

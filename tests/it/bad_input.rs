@@ -3,7 +3,7 @@
 //! documented reason code while every valid record around it is delivered, and the batch must
 //! report nothing (a bad record never blocks the shard).
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! The S3 sink and quarantine through the real `aws-sdk-s3` client against a
 //! local moto server, and the fan-out with a failing HEC receiver.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

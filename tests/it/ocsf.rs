@@ -1,7 +1,7 @@
 //! OCSF mapping: golden events for the AWS documentation examples and our
 //! own cases, schema validity, losslessness, and a property test.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
@@ -531,7 +531,7 @@ fn filters(users: &[String], commands: &[String], mode: u8) -> (das_forwarder::o
     (new, old)
 }
 
-/// The record through the engine of record (`serde_json::Value`, frozen in tests/common/oracle):
+/// The record through the engine of record (`serde_json::Value`, frozen in tests/it/common/oracle):
 /// its lines, or its reason code.
 fn old_engine(text: &str, ctx: &RecordContext, filters: &common::oracle::Filters) -> Result<Vec<u8>, String> {
     let record = common::oracle::parse_record(text.as_bytes(), 1000).map_err(|e| e.code().to_string())?;

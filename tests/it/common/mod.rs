@@ -1,5 +1,4 @@
 //! Helpers shared by the integration tests.
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 
@@ -37,7 +36,6 @@ pub mod moto;
 pub mod ocsf;
 pub mod oracle;
 pub mod receiver;
-pub mod runtime_api;
 
 /// Runs `das-forwarder invoke` with exactly `env` (plus PATH) and returns
 /// (response JSON, summary JSON, stderr).

@@ -2,7 +2,7 @@
 //! RDS-format batch (official Python ESDK, KMS key bound to aws:rds:dbc-id)
 //! against moto (KMS and S3) and a HEC-protocol receiver on loopback.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

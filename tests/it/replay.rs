@@ -3,7 +3,7 @@
 //! archives in moto S3, and on-failure messages read back from moto Kinesis (file and SQS); each
 //! replay run twice writes nothing twice.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! keyring "BC"/"DataKey", as RDS writes them) decrypt byte for byte, and
 //! any tampering is rejected. Fixtures: tests/support/gen_esdk_fixtures.py.
 
-mod common;
+use crate::common;
 
 use common::{b64, repo_dir};
 use das_forwarder::esdk::{self, RawAesKeyring};

@@ -2,7 +2,7 @@
 //! from the OCSF output (query text and the raw fields under `unmapped.das`), the redaction
 //! recorded on each event, and `full` keeping a keyed hash that correlates identical statements.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

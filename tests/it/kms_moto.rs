@@ -2,7 +2,7 @@
 //! server, on batches the official Python ESDK produced the way RDS does
 //! (suite 0178, frame 4096, "BC"/"DataKey", key blob bound to aws:rds:dbc-id).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

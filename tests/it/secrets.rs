@@ -3,7 +3,7 @@
 //! process printed for the HEC token, the webhook secret, every wrapping key and every ESDK data
 //! key (hex, base64, and Rust's debug form of a byte array), and every statement's `commandText`.
 
-mod common;
+use crate::common;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use base64::Engine;

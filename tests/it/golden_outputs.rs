@@ -7,7 +7,7 @@
 //! line count and its path. A change of engine must leave it as it is. `UPDATE_GOLDEN=1` rewrites
 //! it; a rewrite is a change of output format and is reviewed as one.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -5,7 +5,7 @@
 //! Ignored by `cargo test` (it builds and runs the binary under cargo-lambda, which comes from PyPI):
 //! `make lambda-test` runs it, and CI calls that.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,10 +1,10 @@
-//! Fault injection: a loopback fault proxy (`tests/common/fault_proxy.rs`) in front of moto's KMS
+//! Fault injection: a loopback fault proxy (`tests/it/common/fault_proxy.rs`) in front of moto's KMS
 //! and S3 and in front of the HEC receiver. For each fault: the SDK's or the sink's documented
 //! retries, then the documented record states (reported, never quarantined, never lost); then the
 //! follow-up invocation Kinesis makes delivers everything, and every input event is in S3 (each
 //! once per object key) and in HEC at least once.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! The decryptor against the public vectors of the official Python ESDK.
 
-mod common;
+use crate::common;
 
 use common::{b64, shared_vectors};
 use das_forwarder::esdk;
