@@ -1,5 +1,5 @@
 //! One typed configuration, read once from the environment (the same in
-//! Lambda and in the CLI). Every variable is documented in the README table;
+//! Lambda and in the CLI). Every variable is documented in docs/configuration.md;
 //! a bad value fails at start with a message that names the variable.
 
 use std::path::PathBuf;
@@ -507,5 +507,69 @@ mod tests {
             ("ocsf:aws:rds:das", 1 << 20, false, false)
         );
         assert_eq!(hec.s3.unwrap().prefix, "das/");
+    }
+
+    /// Every variable the configuration reads has a row in docs/configuration.md, and every
+    /// variable a row names is read: here, or by the runtime, tracing or the AWS SDK.
+    #[test]
+    fn every_variable_read_is_documented_and_every_documented_one_is_read() {
+        use std::cell::RefCell;
+        use std::collections::BTreeSet;
+        let read = RefCell::new(BTreeSet::new());
+        let secret = "whsec_c2VjcmV0LWtleS1ieXRlcw==";
+        // Between them these reach every branch that reads a variable.
+        let envs: [&[(&str, &str)]; 3] = [
+            &[
+                ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+                ("KEY_PROVIDER", "local"),
+                ("LOCAL_MASTER_KEY_FILE", "/k"),
+                ("SINKS", "file,stdout,s3,hec,webhook"),
+                ("S3_BUCKET", "b"),
+                ("S3_ROLE_ARN", "arn:aws:iam::123456789012:role/r"),
+                ("S3_FORMAT", "parquet"),
+                ("S3_LAYOUT", "security-lake"),
+                ("SECURITY_LAKE_SOURCE", "rds-das"),
+                ("SECURITY_LAKE_SOURCE_VERSION", "1.0"),
+                ("HEC_URL", "http://h"),
+                ("HEC_TOKEN", "t"),
+                ("WEBHOOK_URL", "http://w"),
+                ("WEBHOOK_SECRET", secret),
+                ("REDACT_SQL", "full"),
+                ("REDACT_HMAC_KEY", "0123456789abcdef0123"),
+            ],
+            &[
+                ("SINKS", "hec,webhook"),
+                ("HEC_URL", "http://h"),
+                ("HEC_TOKEN_SECRET_ARN", "arn:s"),
+                ("WEBHOOK_URL", "http://w"),
+                ("WEBHOOK_SECRET_ARN", "arn:w"),
+            ],
+            &[],
+        ];
+        for pairs in envs {
+            let map: HashMap<&str, &str> = pairs.iter().copied().collect();
+            let result = Config::from_lookup(|k| {
+                read.borrow_mut().insert(k.to_owned());
+                map.get(k).map(|v| v.to_string())
+            });
+            assert!(result.is_ok(), "{pairs:?}: {:?}", result.err());
+        }
+        let read = read.into_inner();
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/configuration.md")).unwrap();
+        // The names in the first cell of each row: `NAME`, or several of them.
+        let documented: BTreeSet<String> = doc
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .flat_map(|l| l.split('|').next().unwrap_or("").split('`').map(str::trim).collect::<Vec<_>>())
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'))
+            .map(str::to_owned)
+            .collect();
+        // Read by tracing and by the AWS SDK.
+        let read_elsewhere = ["RUST_LOG", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_MAX_ATTEMPTS"];
+        let undocumented: Vec<_> = read.iter().filter(|v| !documented.contains(*v)).collect();
+        assert!(undocumented.is_empty(), "read but not in docs/configuration.md: {undocumented:?}");
+        let unread: Vec<_> =
+            documented.iter().filter(|v| !read.contains(*v) && !read_elsewhere.contains(&v.as_str())).collect();
+        assert!(unread.is_empty(), "in docs/configuration.md but never read: {unread:?}");
     }
 }

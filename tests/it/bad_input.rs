@@ -299,7 +299,10 @@ async fn every_bad_record_is_quarantined_under_its_own_code_and_the_rest_deliver
         assert_eq!(common::b64(entry["data"].as_str().unwrap()), *data, "{what}: the raw record is kept");
         codes.insert(*code);
         // The reason is documented.
-        assert!(common::readme().contains(&format!("`{code}`")), "{code} is not in the README's reason table");
+        assert!(
+            common::doc("docs/operations.md").contains(&format!("`{code}`")),
+            "{code} is not in the reason table of docs/operations.md"
+        );
     }
     assert!(codes.len() + 1 >= catalogue.len(), "reason codes are distinct per kind (esdk.truncated twice)");
 

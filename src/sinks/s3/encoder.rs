@@ -3,7 +3,7 @@
 //! Compression is libdeflate's: whole-buffer only, which is how bodies are built here (one
 //! gzip member per partition per chunk; members concatenated are one gzip stream, RFC 1952
 //! section 2.2, which gunzip, Athena and Spark read whole). At level 6 it ran 1.36x faster
-//! than zlib-rs with 3% fewer bytes on the bench corpus (see the README's Performance section).
+//! than zlib-rs with 3% fewer bytes on the bench corpus (see docs/performance.md).
 
 use libdeflater::{CompressionLvl, Compressor};
 

@@ -99,7 +99,8 @@ pub fn ndjson_or_json_under(dir: &std::path::Path) -> Vec<serde_json::Value> {
     out
 }
 
-/// The README, for tests that check that what they exercise is documented.
-pub fn readme() -> String {
-    std::fs::read_to_string(repo_dir().join("README.md")).expect("README.md")
+/// A document of the repository (`docs/operations.md`, say), for tests that check that what
+/// they exercise is documented.
+pub fn doc(path: &str) -> String {
+    std::fs::read_to_string(repo_dir().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
