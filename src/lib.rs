@@ -10,6 +10,8 @@ pub mod error;
 pub mod esdk;
 pub mod handler;
 pub mod keys;
+pub mod lambda;
+pub mod logging;
 pub mod metrics;
 pub mod ocsf;
 pub mod parallel;

@@ -6,7 +6,9 @@ use std::path::Path;
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::KinesisEventResponse;
 
+use crate::config::Config;
 use crate::handler::{Forwarder, Summary};
+use crate::setup;
 
 /// Reads and parses a Kinesis event file (errors name the file).
 pub fn read_event(path: &Path) -> Result<KinesisEvent, String> {
@@ -17,4 +19,27 @@ pub fn read_event(path: &Path) -> Result<KinesisEvent, String> {
 pub async fn invoke(forwarder: &Forwarder, path: &Path) -> Result<(KinesisEventResponse, Summary), String> {
     let event = read_event(path)?;
     Ok(forwarder.handle(&event).await)
+}
+
+/// `das-forwarder invoke --event FILE`: the summary and the peak RSS on stderr, the EMF document
+/// (unless `METRICS=off`) and then the response on stdout, its last line.
+pub async fn run(config: Config, event: &Path) -> Result<(), String> {
+    let forwarder = setup::forwarder(config).await?;
+    let (response, summary) = invoke(&forwarder, event).await?;
+    eprintln!("summary: {}", serde_json::to_string(&summary).map_err(|e| e.to_string())?);
+    if let Some(line) = forwarder.metrics_line(&summary) {
+        println!("{line}");
+    }
+    if let Some(kib) = peak_rss_kib() {
+        eprintln!("peak_rss_kib: {kib}");
+    }
+    println!("{}", serde_json::to_string(&response).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+/// The process's peak resident set (VmHWM), where /proc has it.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
