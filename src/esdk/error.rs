@@ -26,8 +26,9 @@ pub enum EsdkError {
     BadIvLength(u8),
     #[error("frame length {frame_length} is invalid for content type {content_type}")]
     BadFrameLength { content_type: u8, frame_length: u32 },
-    #[error("no encrypted data key matched the raw AES keyring (provider BC, key DataKey)")]
-    NoMatchingDataKey,
+    /// No entry of the header is for the keyring asked for (its provider id and key name).
+    #[error("no encrypted data key matched the raw AES keyring (provider {provider}, key {key})")]
+    NoMatchingDataKey { provider: String, key: String },
     #[error("encrypted data key could not be unwrapped with the wrapping key")]
     DataKeyUnwrap,
     #[error("wrapping key has an invalid length {0} (16, 24 or 32 expected)")]
@@ -72,7 +73,7 @@ impl EsdkError {
             BadReserved => "esdk.bad_reserved",
             BadIvLength(_) => "esdk.bad_iv_length",
             BadFrameLength { .. } => "esdk.bad_frame_length",
-            NoMatchingDataKey => "esdk.no_matching_data_key",
+            NoMatchingDataKey { .. } => "esdk.no_matching_data_key",
             DataKeyUnwrap => "esdk.data_key_unwrap",
             BadWrappingKeyLength(_) => "esdk.bad_wrapping_key_length",
             BadDataKeyLength { .. } => "esdk.bad_data_key_length",

@@ -54,6 +54,13 @@ impl<'k> RawAesKeyring<'k> {
                 return Ok(key);
             }
         }
-        Err(if matched { EsdkError::DataKeyUnwrap } else { EsdkError::NoMatchingDataKey })
+        Err(if matched {
+            EsdkError::DataKeyUnwrap
+        } else {
+            EsdkError::NoMatchingDataKey {
+                provider: String::from_utf8_lossy(self.provider_id).into_owned(),
+                key: String::from_utf8_lossy(self.key_name).into_owned(),
+            }
+        })
     }
 }

@@ -30,9 +30,14 @@ use gcm::Gcm;
 
 /// Decrypts a message whose data key is wrapped for `keyring`.
 pub fn decrypt(msg: &[u8], keyring: &RawAesKeyring<'_>) -> Result<Vec<u8>, EsdkError> {
-    let header = header::parse(msg)?;
-    let data_key = keyring.unwrap_data_key(&header)?;
-    decrypt_parsed(msg, &header, &data_key)
+    decrypt_with_header(msg, &header::parse(msg)?, keyring)
+}
+
+/// [`decrypt`], for a caller that parsed `msg`'s header already (to check its frame length,
+/// say): the header is not parsed again.
+pub fn decrypt_with_header(msg: &[u8], header: &Header<'_>, keyring: &RawAesKeyring<'_>) -> Result<Vec<u8>, EsdkError> {
+    let data_key = keyring.unwrap_data_key(header)?;
+    decrypt_parsed(msg, header, &data_key)
 }
 
 /// Decrypts a message given its plaintext data key directly (test vectors do this).

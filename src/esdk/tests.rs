@@ -76,7 +76,10 @@ fn wrong_wrapping_key_and_wrong_provider_are_distinct_errors() {
     let err = decrypt(&msg, &RawAesKeyring::das(&[1; 32])).unwrap_err();
     assert_eq!(err, EsdkError::DataKeyUnwrap);
     let other = RawAesKeyring { provider_id: b"XX", key_name: DAS_KEY_NAME, wrapping_key: &WRAP };
-    assert_eq!(decrypt(&msg, &other).unwrap_err(), EsdkError::NoMatchingDataKey);
+    let err = decrypt(&msg, &other).unwrap_err();
+    assert_eq!(err, EsdkError::NoMatchingDataKey { provider: "XX".into(), key: "DataKey".into() });
+    // The message names the keyring asked for, not the one DAS uses.
+    assert_eq!(err.to_string(), "no encrypted data key matched the raw AES keyring (provider XX, key DataKey)");
     assert_eq!(decrypt(&msg, &RawAesKeyring::das(&[1; 5])).unwrap_err(), EsdkError::BadWrappingKeyLength(5));
 }
 

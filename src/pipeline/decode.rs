@@ -94,14 +94,15 @@ pub trait Output {
 
 /// The ESDK message's compressed payload, after the frame-length limit.
 fn decrypt(keyed: &Keyed, limits: Limits) -> Result<zeroize::Zeroizing<Vec<u8>>, Failure> {
-    let frame_length = esdk::header::parse(&keyed.message)?.frame_length;
+    let header = esdk::header::parse(&keyed.message)?;
+    let frame_length = header.frame_length;
     if frame_length > limits.max_frame_length {
         return Err(Failure::Permanent {
             code: "limits.frame_too_large",
             detail: format!("frame length {frame_length} is over MAX_FRAME_LENGTH ({})", limits.max_frame_length),
         });
     }
-    let compressed = esdk::decrypt(&keyed.message, &RawAesKeyring::das(keyed.key.bytes()))?;
+    let compressed = esdk::decrypt_with_header(&keyed.message, &header, &RawAesKeyring::das(keyed.key.bytes()))?;
     Ok(zeroize::Zeroizing::new(compressed))
 }
 
