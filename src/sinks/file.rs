@@ -185,10 +185,7 @@ impl SinkWriter for FileWriter<'_> {
     fn append<'a>(&'a mut self, chunk: &'a Chunk) -> BoxFuture<'a, Result<(), SinkError>> {
         Box::pin(async move {
             let result = crate::parallel::blocking(|| self.write(chunk));
-            if let Err(e) = &result {
-                self.delivery.fail(e.clone());
-            }
-            result
+            self.delivery.note(result)
         })
     }
 

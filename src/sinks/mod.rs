@@ -142,6 +142,14 @@ impl Delivery {
             self.failed = Some(e);
         }
     }
+
+    /// Keeps `result`'s failure, if any, and hands `result` on (what `append` returns).
+    pub fn note(&mut self, result: Result<(), SinkError>) -> Result<(), SinkError> {
+        if let Err(e) = &result {
+            self.fail(e.clone());
+        }
+        result
+    }
 }
 
 /// One event a receiver refused for good (e.g. HEC `invalid-event-number`).

@@ -29,9 +29,7 @@ impl SinkWriter for StdoutWriter {
             for rec in &chunk.records {
                 for line in rec.lines() {
                     if let Err(e) = out.write_all(line.bytes).and_then(|_| out.write_all(b"\n")) {
-                        let e = SinkError::new("stdout", rec.meta.index, e.to_string());
-                        self.delivery.fail(e.clone());
-                        return Err(e);
+                        return self.delivery.note(Err(SinkError::new("stdout", rec.meta.index, e.to_string())));
                     }
                 }
             }

@@ -134,10 +134,7 @@ impl SinkWriter for WebhookWriter<'_> {
     fn append<'a>(&'a mut self, chunk: &'a Chunk) -> BoxFuture<'a, Result<(), SinkError>> {
         Box::pin(async move {
             let result = self.take(chunk).await;
-            if let Err(e) = &result {
-                self.delivery.fail(e.clone());
-            }
-            result
+            self.delivery.note(result)
         })
     }
 
