@@ -347,13 +347,9 @@ pub fn scan_event(text: &[u8], out: &mut Vec<Scanned>) -> Result<(), ScanError> 
 
 /// Scans the event object that `window` starts with (whatever follows it is left alone): its
 /// length. A window that ends inside the object is an error like any other, so a success is
-/// the object the whole stream holds there.
-pub fn scan_event_at(window: &[u8], out: &mut Vec<Scanned>) -> Result<usize, ScanError> {
-    scan_event_expecting(window, out, None).map(|(len, _)| len)
-}
-
-/// [`scan_event_at`], comparing each name with the one `expect` holds at its place: the fields
-/// come out the same, and the flag tells whether the names were exactly those expected.
+/// the object the whole stream holds there. Each name is first compared with the one `expect`
+/// holds at its place: the fields come out the same either way, and the flag tells whether the
+/// names were exactly those expected.
 pub fn scan_event_expecting(
     window: &[u8],
     out: &mut Vec<Scanned>,
@@ -390,6 +386,11 @@ impl Scanner<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The unguided scan of a window: its length.
+    fn scan_event_at(window: &[u8], out: &mut Vec<Scanned>) -> Result<usize, ScanError> {
+        scan_event_expecting(window, out, None).map(|(len, _)| len)
+    }
 
     /// A window cut anywhere inside an event is refused, and one that holds all of it (with
     /// more after) gives the fields the event's own text gives.
