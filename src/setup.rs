@@ -6,17 +6,16 @@ use std::sync::Arc;
 
 use tracing::warn;
 
-use crate::config::{Config, KeyProviderKind, SinkKind};
+use crate::config::{Config, KeyProviderKind, SinkConfig};
 use crate::handler::Forwarder;
 use crate::keys::kms::KmsKeys;
 use crate::keys::local::LocalKeys;
 use crate::keys::KeyProvider;
-use crate::sinks::file::FileSink;
-use crate::sinks::hec::{config::token_from_secret, HecSink, HecToken, TokenSource};
+use crate::sinks::hec::{config::token_from_secret, HecToken, TokenSource};
 use crate::sinks::quarantine::{FileQuarantine, QuarantineStore};
 use crate::sinks::s3::{S3Config, S3Quarantine, S3Sink};
 use crate::sinks::stdout::StdoutSink;
-use crate::sinks::webhook::{WebhookSecret, WebhookSink};
+use crate::sinks::webhook::WebhookSecret;
 use crate::sinks::Sink;
 
 async fn aws() -> aws_config::SdkConfig {
@@ -75,12 +74,17 @@ pub async fn aws_config() -> aws_config::SdkConfig {
 }
 
 async fn build(config: Config, dry_run: bool) -> Result<Forwarder, String> {
+    let s3_config = config.s3().cloned();
     let needs_aws = config.key_provider == KeyProviderKind::Kms
-        || config.s3.is_some()
-        || matches!(config.hec.as_ref().map(|h| &h.token), Some(TokenSource::SecretArn(_)))
-        || config.webhook.as_ref().is_some_and(|w| w.secret_arn.is_some());
+        || config.sinks.iter().any(|s| match s {
+            SinkConfig::S3(_) => true,
+            SinkConfig::Hec(c) => matches!(c.token, TokenSource::SecretArn(_)),
+            SinkConfig::Webhook(c) => c.secret_arn.is_some(),
+            SinkConfig::File(_) | SinkConfig::Stdout => false,
+        });
     let sdk = if needs_aws { Some(aws().await) } else { None };
-    let http = if config.hec.is_some() || config.webhook.is_some() {
+    let needs_http = config.sinks.iter().any(|s| matches!(s, SinkConfig::Hec(_) | SinkConfig::Webhook(_)));
+    let http = if needs_http {
         Some(reqwest::Client::builder().build().map_err(|e| format!("HTTP client: {e}"))?)
     } else {
         None
@@ -98,38 +102,34 @@ async fn build(config: Config, dry_run: bool) -> Result<Forwarder, String> {
         }
     };
 
-    let s3 = match (&config.s3, &sdk) {
-        (Some(c), Some(sdk)) => Some((c.client(sdk).await, c.clone())),
+    let s3_client = match (&s3_config, &sdk) {
+        (Some(c), Some(sdk)) => Some(c.client(sdk).await),
         _ => None,
     };
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
-    for kind in config.sinks.iter().filter(|_| !dry_run) {
-        let sink: Box<dyn Sink> = match kind {
-            SinkKind::File => Box::new(FileSink::new(config.file_sink_dir.clone(), config.output_prefix.clone())),
-            SinkKind::Stdout => Box::new(StdoutSink),
-            SinkKind::S3 => {
-                let (client, c) = s3.clone().ok_or("S3 sink without configuration")?;
-                Box::new(S3Sink::new(client, c))
-            }
-            SinkKind::Hec => {
-                let c = config.hec.clone().ok_or("HEC sink without configuration")?;
+    for sink in config.sinks.iter().filter(|_| !dry_run) {
+        let sink: Box<dyn Sink> = match sink.clone() {
+            SinkConfig::File(c) => Box::new(c.build()),
+            SinkConfig::Stdout => Box::new(StdoutSink),
+            SinkConfig::S3(c) => Box::new(c.build(s3_client.clone().ok_or("S3: no AWS configuration")?)),
+            SinkConfig::Hec(c) => {
                 let token = hec_token(&c.token, sdk.as_ref()).await?;
-                Box::new(HecSink::new(http.clone().ok_or("no HTTP client")?, c, &token)?)
+                Box::new(c.build(http.clone().ok_or("no HTTP client")?, &token)?)
             }
-            SinkKind::Webhook => {
-                let mut c = config.webhook.clone().ok_or("webhook sink without configuration")?;
-                if let Some(arn) = &c.secret_arn {
-                    c.secret = webhook_secret(arn, sdk.as_ref()).await?;
-                }
-                Box::new(WebhookSink::new(http.clone().ok_or("no HTTP client")?, c))
+            SinkConfig::Webhook(c) => {
+                let secret = match &c.secret_arn {
+                    Some(arn) => Some(webhook_secret(arn, sdk.as_ref()).await?),
+                    None => None,
+                };
+                Box::new(c.build(http.clone().ok_or("no HTTP client")?, secret))
             }
         };
         sinks.push(sink);
     }
     // Quarantine beside the S3 output when there is one, else under FILE_SINK_DIR.
-    let quarantine: Box<dyn QuarantineStore> = match s3 {
+    let quarantine: Box<dyn QuarantineStore> = match (s3_config, s3_client) {
         _ if dry_run => Box::new(crate::sinks::quarantine::Discard),
-        Some((client, c)) => {
+        (Some(c), Some(client)) => {
             // Written with the function's own role: an assumed S3_ROLE_ARN (a Security Lake
             // provider role) may not write outside the output location.
             let client = match (&c.access.role_arn, &sdk) {
@@ -139,7 +139,7 @@ async fn build(config: Config, dry_run: bool) -> Result<Forwarder, String> {
             let bucket = c.quarantine_bucket.clone().unwrap_or_else(|| c.bucket.clone());
             Box::new(S3Quarantine(S3Sink::new(client, S3Config { bucket, ..c })))
         }
-        None => Box::new(FileQuarantine::new(config.file_sink_dir.clone(), config.quarantine_prefix.clone())),
+        _ => Box::new(FileQuarantine::new(config.file_sink_dir.clone(), config.prefixes.quarantine.clone())),
     };
     Ok(Forwarder::new(config, provider, sinks, quarantine))
 }

@@ -51,11 +51,11 @@ pub async fn run(config: Config, args: CompactArgs) -> Result<(), String> {
     let (bucket, source_dir, lake_bucket) = locations(&config)?;
     let sdk = setup::aws_config().await;
     let reader = config.s3_access.without_role().client(&sdk).await;
-    let objects = compact::read_window(&reader, &bucket, &config.output_prefix, &window).await?;
+    let objects = compact::read_window(&reader, &bucket, &config.prefixes.output, &window).await?;
     if objects.is_empty() {
         eprintln!(
             "compact: no objects under s3://{bucket}/{}class_uid=6005/ for {} (S3_PREFIX?)",
-            config.output_prefix,
+            config.prefixes.output,
             window.label()
         );
     }

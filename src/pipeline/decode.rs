@@ -20,7 +20,7 @@ use crate::ocsf::{map, write_event, Dropped, Filters, RecordContext};
 use super::fates::Counts;
 use super::lookup::Keyed;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub max_inflated_bytes: usize,
     pub max_events_per_record: usize,
@@ -38,6 +38,19 @@ impl Default for Limits {
             max_frame_length: 1 << 20,
             max_event_bytes: 16 << 20,
         }
+    }
+}
+
+impl Limits {
+    /// `MAX_INFLATED_BYTES`, `MAX_EVENTS_PER_RECORD`, `MAX_FRAME_LENGTH`, `MAX_EVENT_BYTES`.
+    pub fn from_env(env: &crate::config::env::Env) -> Result<Limits, crate::config::env::ConfigError> {
+        let d = Limits::default();
+        Ok(Limits {
+            max_inflated_bytes: env.number("MAX_INFLATED_BYTES", d.max_inflated_bytes, 1 << 10, 1 << 30)?,
+            max_events_per_record: env.number("MAX_EVENTS_PER_RECORD", d.max_events_per_record, 1, 10_000_000)?,
+            max_frame_length: env.number("MAX_FRAME_LENGTH", d.max_frame_length, 1 << 9, u32::MAX)?,
+            max_event_bytes: env.number("MAX_EVENT_BYTES", d.max_event_bytes, 64 << 10, 1 << 30)?,
+        })
     }
 }
 

@@ -33,7 +33,7 @@ use crate::keys::DataKeyCache;
 use crate::ocsf::Filters;
 use crate::sinks::quarantine::{QuarantineEntry, QuarantineStore};
 use crate::sinks::{BatchInfo, Chunk, Fanout};
-use decode::{Job, Limits};
+use decode::Job;
 use deliver::{quarantine_entry, Delivery};
 use fates::{Fates, Summary};
 use workers::Workers;
@@ -120,12 +120,7 @@ pub async fn run(stages: &Stages<'_>, event: &KinesisEvent, deadline: Instant) -
     // 1. Envelopes and wrapping keys, in record order; 2. each record goes to the decode
     // threads as soon as its key is in hand, while the next ones are looked up.
     let budget = Budget { total: config.batch_memory };
-    let limits = Limits {
-        max_inflated_bytes: config.max_inflated_bytes,
-        max_events_per_record: config.max_events_per_record,
-        max_frame_length: config.max_frame_length,
-        max_event_bytes: config.max_event_bytes,
-    };
+    let limits = config.limits;
     let workers = Workers::start(
         0,
         records.len(),

@@ -19,6 +19,13 @@ use super::{BatchInfo, Chunk, Delivery, Part, RecordMeta, Sink, SinkError, SinkW
 /// finished under its name, and a later event of its hour starts a new file.
 const MAX_OPEN: usize = 32;
 
+/// Where the file sink writes (`FILE_SINK_DIR`, `S3_PREFIX`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileConfig {
+    pub dir: PathBuf,
+    pub prefix: String,
+}
+
 pub struct FileSink {
     root: PathBuf,
     prefix: String,
@@ -27,6 +34,12 @@ pub struct FileSink {
 impl FileSink {
     pub fn new(root: PathBuf, prefix: String) -> FileSink {
         FileSink { root, prefix }
+    }
+}
+
+impl FileConfig {
+    pub fn build(self) -> FileSink {
+        FileSink::new(self.dir, self.prefix)
     }
 }
 

@@ -5,6 +5,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::config::env::{secret_field, ConfigError, Env, Given};
+
 /// The HEC token; never printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct HecToken(pub String);
@@ -41,6 +43,32 @@ pub struct HecConfig {
 }
 
 impl HecConfig {
+    /// Reads the `HEC_*` variables (the sink is on: `HEC_URL` and a token are required).
+    pub fn from_env(env: &Env) -> Result<HecConfig, ConfigError> {
+        let token = match env.value_or_arn("HEC_TOKEN", "HEC_TOKEN_SECRET_ARN", "hec")? {
+            Given::Value(t) => TokenSource::Value(HecToken(t)),
+            Given::Arn(arn) => TokenSource::SecretArn(arn),
+        };
+        Ok(HecConfig {
+            url: env.url("HEC_URL", "when SINKS includes hec")?,
+            token,
+            index: env.get("HEC_INDEX"),
+            sourcetype: env.get("HEC_SOURCETYPE").unwrap_or_else(|| "ocsf:aws:rds:das".into()),
+            source: env.get("HEC_SOURCE"),
+            max_batch_bytes: env.number("HEC_MAX_BATCH_BYTES", 1 << 20, 1 << 10, 512 << 20)?,
+            max_batch_events: env.number("HEC_MAX_BATCH_EVENTS", 1000, 1, 1_000_000)?,
+            gzip: env.flag("HEC_GZIP", false)?,
+            ack: env.flag("HEC_ACK", false)?,
+            timeout: Duration::from_secs(env.number("HEC_TIMEOUT_SECS", 10, 1, 900)?),
+            ack_poll_interval: Duration::from_millis(env.number("HEC_ACK_POLL_MS", 1000, 10, 60_000)?),
+        })
+    }
+
+    /// The sink, sending with `client` and `token` (read by the set-up when it is in Secrets Manager).
+    pub fn build(self, client: reqwest::Client, token: &HecToken) -> Result<super::HecSink, String> {
+        super::HecSink::new(client, self, token)
+    }
+
     pub fn event_url(&self) -> String {
         format!("{}/services/collector/event", self.url.trim_end_matches('/'))
     }
@@ -52,7 +80,7 @@ impl HecConfig {
 /// Reads the token from a Secrets Manager secret string (plain, or JSON with a `token`,
 /// `HEC_TOKEN` or `hec_token` key).
 pub fn token_from_secret(secret: &str) -> Option<HecToken> {
-    crate::config::secret_field(secret, &["token", "HEC_TOKEN", "hec_token"]).map(HecToken)
+    secret_field(secret, &["token", "HEC_TOKEN", "hec_token"]).map(HecToken)
 }
 
 #[cfg(test)]
