@@ -6,6 +6,7 @@
 pub mod fanout;
 pub mod file;
 pub mod hec;
+pub mod http;
 pub mod partition;
 pub mod quarantine;
 pub mod retry;

@@ -1,18 +1,10 @@
-//! The retry policy shared by the HTTP sinks: a pure function from a
-//! response (or a transport error) to an action, and capped exponential
-//! backoff with full jitter that never sleeps past the invocation deadline.
+//! The retry policy shared by the HTTP sinks: a pure function from an HTTP status (or a
+//! transport error) to an action, and capped exponential backoff with full jitter that never
+//! sleeps past the invocation deadline. `http::HttpSender` applies them.
 
 use std::time::{Duration, Instant};
 
-/// What to do after one attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Done,
-    /// Try again, after at least this long when the server said so (`Retry-After`).
-    Retry(Option<Duration>),
-    /// Stop: the request cannot succeed as sent (bad token, bad request, …).
-    GiveUp,
-}
+pub use super::http::Action;
 
 /// The longest `Retry-After` honoured; a longer one is clamped (the deadline bounds it anyway).
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(900);
@@ -55,28 +47,6 @@ impl Backoff {
     pub fn next(&self, attempt: u32, floor: Option<Duration>, deadline: Instant) -> Option<Duration> {
         let delay = self.delay(attempt, floor, rand::random::<f64>());
         Instant::now().checked_add(delay).is_some_and(|t| t < deadline).then_some(delay)
-    }
-
-    /// The retry step of an HTTP sink after a failed attempt (`status`: None without a
-    /// response): logs it, counts it, sleeps, and moves `attempt` on. False when the next
-    /// attempt could not start before `deadline`: the caller gives up.
-    pub async fn pause(
-        &self,
-        sink: &'static str,
-        status: Option<u16>,
-        attempt: &mut u32,
-        floor: Option<Duration>,
-        deadline: Instant,
-        counters: &super::SinkCounters,
-    ) -> bool {
-        let Some(delay) = self.next(*attempt, floor, deadline) else { return false };
-        let receiver = if sink == "hec" { "HEC" } else { sink };
-        let delay_ms = delay.as_millis() as u64;
-        tracing::warn!(sink, status = ?status, attempt = *attempt, delay_ms, "{receiver} request failed; retrying");
-        counters.retry();
-        tokio::time::sleep(delay).await;
-        *attempt += 1;
-        true
     }
 }
 

@@ -14,15 +14,15 @@ pub mod config;
 pub mod encoder;
 pub mod request;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use reqwest::header::HeaderValue;
-use tracing::{error, warn};
 
 pub use config::{HecConfig, HecToken, TokenSource};
 
-use super::retry::{classify, Action, Backoff};
+use super::http::{Action, HttpSender, RetryLogic};
+use super::retry::{classify, Backoff};
 use super::{BatchInfo, Chunk, Delivery, RejectedEvent, Sink, SinkError, SinkWriter};
 use encoder::{envelope, Envelope};
 use request::{auth_header, post, HecResponse};
@@ -32,19 +32,19 @@ pub struct HecSink {
     config: HecConfig,
     auth: HeaderValue,
     channel: Option<String>,
-    backoff: Backoff,
-    counters: crate::sinks::SinkCounters,
+    sender: HttpSender,
 }
 
 impl HecSink {
     pub fn new(client: reqwest::Client, config: HecConfig, token: &HecToken) -> Result<HecSink, String> {
         let auth = auth_header(token).ok_or("HEC_TOKEN: not a valid header value")?;
         let channel = config.ack.then(|| uuid::Uuid::new_v4().to_string());
-        Ok(HecSink { client, config, auth, channel, backoff: Backoff::default(), counters: Default::default() })
+        let sender = HttpSender::new("hec", config.timeout);
+        Ok(HecSink { client, config, auth, channel, sender })
     }
 
     pub fn with_backoff(mut self, backoff: Backoff) -> HecSink {
-        self.backoff = backoff;
+        self.sender = self.sender.with_backoff(backoff);
         self
     }
 
@@ -59,28 +59,49 @@ impl HecSink {
             raw
         }
     }
+}
 
-    fn failure(&self, record: usize, resp: &HecResponse, why: &str) -> SinkError {
-        let detail = match (&resp.status, &resp.error) {
+/// One request: the envelopes, sent from the first one HEC has not taken or refused.
+struct Request<'a> {
+    sink: &'a HecSink,
+    url: &'a str,
+    envs: &'a [Envelope],
+}
+
+impl RetryLogic for Request<'_> {
+    type Response = HecResponse;
+
+    async fn attempt(&self, from: usize, timeout: Duration) -> (HecResponse, usize) {
+        let sink = self.sink;
+        let body = sink.body(&self.envs[from..]);
+        let len = body.len();
+        let channel = sink.channel.as_deref();
+        (post(&sink.client, self.url, &sink.auth, channel, body, sink.config.gzip, timeout).await, len)
+    }
+
+    /// A 400 naming an `invalid-event-number` refuses that event; a 413 for one event alone
+    /// refuses it as too large; the rest is the shared policy.
+    fn action(&self, resp: &HecResponse, items: usize) -> Action {
+        if resp.status == Some(400) {
+            if let Some(item) = resp.invalid_event_number.filter(|&n| n < items) {
+                return Action::Refuse { item, reason: "hec.invalid_event" };
+            }
+        }
+        if resp.status == Some(413) && items == 1 {
+            return Action::Refuse { item: 0, reason: "hec.event_too_large" };
+        }
+        classify(resp.status, resp.retry_after.as_deref())
+    }
+
+    fn describe(&self, resp: &HecResponse) -> String {
+        match (&resp.status, &resp.error) {
             (Some(status), _) => format!(
-                "{why}: HTTP {status}, HEC code {}, {}",
+                "HTTP {status}, HEC code {}, {}",
                 resp.code.map_or("none".into(), |c| c.to_string()),
                 resp.text_for_log()
             ),
-            (None, Some(e)) => format!("{why}: {e}"),
-            (None, None) => why.to_owned(),
-        };
-        SinkError::new("hec", record, detail)
-    }
-
-    fn reject(env: &Envelope, reason: &'static str, resp: &HecResponse) -> RejectedEvent {
-        RejectedEvent {
-            sink: "hec",
-            record: env.record,
-            event: env.event,
-            line: env.line().to_vec(),
-            reason,
-            detail: format!("HEC code {}: {}", resp.code.unwrap_or(-1), resp.text_for_log()),
+            (None, Some(e)) => e.clone(),
+            (None, None) => "no answer".into(),
         }
     }
 }
@@ -97,61 +118,33 @@ struct HecWriter<'a> {
 }
 
 impl HecWriter<'_> {
-    /// Sends one request's envelopes, resending after a refused event; the failure names the
-    /// first record not taken.
+    /// Sends one request's envelopes; refused events go to the quarantine, and the failure names
+    /// the first record not taken.
     async fn send(&mut self, envs: Vec<Envelope>) -> Result<(), SinkError> {
         let sink = self.sink;
         let url = sink.config.event_url();
-        let mut start = 0;
-        let mut attempt = 0;
-        while start < envs.len() {
-            let left = self.deadline.saturating_duration_since(Instant::now());
-            let first = envs[start].record;
-            if left.is_zero() {
-                return Err(sink.failure(first, &HecResponse::default(), "deadline reached"));
-            }
-            let body = sink.body(&envs[start..]);
-            sink.counters.request(body.len());
-            let timeout = sink.config.timeout.min(left);
-            let channel = sink.channel.as_deref();
-            let resp = post(&sink.client, &url, &sink.auth, channel, body, sink.config.gzip, timeout).await;
-            if resp.status == Some(400) {
-                if let Some(n) = resp.invalid_event_number.filter(|&n| n < envs.len() - start) {
-                    warn!(sink = "hec", event = n, code = ?resp.code, "HEC refused one event; quarantining it and resending the rest");
-                    self.delivery.rejected.push(HecSink::reject(&envs[start + n], "hec.invalid_event", &resp));
-                    start += n + 1;
-                    attempt = 0;
-                    continue;
-                }
-            }
-            if resp.status == Some(413) && envs.len() - start == 1 {
-                self.delivery.rejected.push(HecSink::reject(&envs[start], "hec.event_too_large", &resp));
-                start += 1;
-                continue;
-            }
-            match classify(resp.status, resp.retry_after.as_deref()) {
-                Action::Done => {
-                    if let (Some(id), true) = (resp.ack_id, sink.channel.is_some()) {
-                        self.acks.push((id, first));
-                    }
-                    start = envs.len();
-                }
-                Action::Retry(after) => {
-                    let paused = sink
-                        .backoff
-                        .pause("hec", resp.status, &mut attempt, after, self.deadline, &sink.counters)
-                        .await;
-                    if !paused {
-                        return Err(sink.failure(first, &resp, "retries exhausted before the deadline"));
-                    }
-                }
-                Action::GiveUp => {
-                    error!(sink = "hec", status = ?resp.status, hec_code = ?resp.code, text = %resp.text_for_log(), "HEC refused the request (configuration error?)");
-                    return Err(sink.failure(first, &resp, "HEC refused the request"));
-                }
-            }
+        let request = Request { sink, url: &url, envs: &envs };
+        let sent = sink.sender.send(&request, envs.len(), self.deadline).await;
+        for refusal in sent.refused {
+            let env = &envs[refusal.item];
+            self.delivery.rejected.push(RejectedEvent {
+                sink: "hec",
+                record: env.record,
+                event: env.event,
+                line: env.line().to_vec(),
+                reason: refusal.reason,
+                detail: refusal.detail,
+            });
         }
-        Ok(())
+        match sent.result {
+            Ok(answer) => {
+                if let (Some((from, HecResponse { ack_id: Some(id), .. })), true) = (answer, sink.channel.is_some()) {
+                    self.acks.push((id, envs[from].record));
+                }
+                Ok(())
+            }
+            Err(failed) => Err(SinkError::new("hec", envs[failed.from].record, failed.detail)),
+        }
     }
 
     async fn flush(&mut self) -> Result<(), SinkError> {
@@ -222,7 +215,7 @@ impl Sink for HecSink {
     }
 
     fn counters(&self) -> Option<&crate::sinks::SinkCounters> {
-        Some(&self.counters)
+        Some(self.sender.counters())
     }
 
     fn open<'a>(&'a self, batch: &BatchInfo) -> Box<dyn SinkWriter + 'a> {

@@ -5,84 +5,96 @@
 pub mod config;
 pub mod sign;
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
-use tracing::error;
 
 pub use config::{WebhookConfig, WebhookSecret};
 
-use super::retry::{classify, Action, Backoff};
+use super::http::{Action, HttpSender, RetryLogic};
+use super::retry::{classify, Backoff};
 use super::{BatchInfo, Chunk, Delivery, Sink, SinkError, SinkWriter};
 
 pub struct WebhookSink {
     client: reqwest::Client,
     config: WebhookConfig,
     key: Vec<u8>,
-    backoff: Backoff,
-    counters: crate::sinks::SinkCounters,
+    sender: HttpSender,
 }
 
 impl WebhookSink {
     pub fn new(client: reqwest::Client, config: WebhookConfig) -> WebhookSink {
         let key = sign::key(&config.secret.0);
-        WebhookSink { client, config, key, backoff: Backoff::default(), counters: Default::default() }
+        let sender = HttpSender::new("webhook", config.timeout);
+        WebhookSink { client, config, key, sender }
     }
 
     pub fn with_backoff(mut self, backoff: Backoff) -> WebhookSink {
-        self.backoff = backoff;
+        self.sender = self.sender.with_backoff(backoff);
         self
     }
 
-    /// One attempt: the HTTP status (None without a response), `Retry-After`, and the error text.
-    async fn post(&self, body: &[u8], id: &str, timeout: std::time::Duration) -> (Option<u16>, Option<String>, String) {
+    /// Sends one body (retries with the same id and a fresh signature); the failure names `first`.
+    async fn send(&self, body: &[u8], first: usize, deadline: Instant) -> Result<(), SinkError> {
+        let request = Request { sink: self, body, id: sign::message_id(body) };
+        // The body is one item: the receiver takes or refuses it whole.
+        let sent = self.sender.send(&request, 1, deadline).await;
+        sent.result.map(drop).map_err(|failed| SinkError::new("webhook", first, failed.detail))
+    }
+}
+
+/// One body, signed afresh at each attempt under the same message id.
+struct Request<'a> {
+    sink: &'a WebhookSink,
+    body: &'a [u8],
+    id: String,
+}
+
+/// The answer to one attempt: the HTTP status (None without a response), `Retry-After`, and
+/// the transport error.
+struct Answer {
+    status: Option<u16>,
+    retry_after: Option<String>,
+    error: String,
+}
+
+impl RetryLogic for Request<'_> {
+    type Response = Answer;
+
+    async fn attempt(&self, _from: usize, timeout: Duration) -> (Answer, usize) {
+        let (sink, body) = (self.sink, self.body);
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-        let signature = sign::signature(&self.key, id, timestamp, body);
-        let sent = self
+        let signature = sign::signature(&sink.key, &self.id, timestamp, body);
+        let sent = sink
             .client
-            .post(&self.config.url)
+            .post(&sink.config.url)
             .header(CONTENT_TYPE, "application/x-ndjson")
-            .header("webhook-id", id)
+            .header("webhook-id", &self.id)
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signature)
             .timeout(timeout)
             .body(body.to_vec())
             .send()
             .await;
-        match sent {
+        let answer = match sent {
             Ok(resp) => {
                 let retry_after = resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-                (Some(resp.status().as_u16()), retry_after, String::new())
+                Answer { status: Some(resp.status().as_u16()), retry_after, error: String::new() }
             }
-            Err(e) => (None, None, e.without_url().to_string()),
-        }
+            Err(e) => Answer { status: None, retry_after: None, error: e.without_url().to_string() },
+        };
+        (answer, body.len())
     }
 
-    /// Sends one body (retries with the same id and a fresh signature); the failure names `first`.
-    async fn send(&self, body: &[u8], first: usize, deadline: Instant) -> Result<(), SinkError> {
-        let id = sign::message_id(body);
-        let mut attempt = 0;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let fail = |detail: String| SinkError::new("webhook", first, detail);
-            if left.is_zero() {
-                return Err(fail("deadline reached".into()));
-            }
-            self.counters.request(body.len());
-            let (status, retry_after, err) = self.post(body, &id, self.config.timeout.min(left)).await;
-            match classify(status, retry_after.as_deref()) {
-                Action::Done => return Ok(()),
-                Action::Retry(after) => {
-                    if !self.backoff.pause("webhook", status, &mut attempt, after, deadline, &self.counters).await {
-                        return Err(fail(format!("retries exhausted: HTTP {status:?} {err}")));
-                    }
-                }
-                Action::GiveUp => {
-                    error!(sink = "webhook", status = ?status, "webhook receiver refused the request");
-                    return Err(fail(format!("refused: HTTP {status:?}")));
-                }
-            }
+    fn action(&self, answer: &Answer, _items: usize) -> Action {
+        classify(answer.status, answer.retry_after.as_deref())
+    }
+
+    fn describe(&self, answer: &Answer) -> String {
+        match answer.status {
+            Some(status) => format!("HTTP {status}"),
+            None => answer.error.clone(),
         }
     }
 }
@@ -156,7 +168,7 @@ impl Sink for WebhookSink {
     }
 
     fn counters(&self) -> Option<&crate::sinks::SinkCounters> {
-        Some(&self.counters)
+        Some(self.sender.counters())
     }
 
     fn open<'a>(&'a self, batch: &BatchInfo) -> Box<dyn SinkWriter + 'a> {
