@@ -442,7 +442,7 @@ fn compression(dir: &Path) -> Vec<(String, usize, f64)> {
         rows.push((name, bytes, ndjson.len() as f64 / 1e6 / start.elapsed().as_secs_f64()));
     };
     for level in [1, 3, 6, 9] {
-        time(format!("gzip {level} (libdeflate)"), &|| das_forwarder::sinks::s3::encoder::gzip(&ndjson, level).len());
+        time(format!("gzip {level} (libdeflate)"), &|| das_forwarder::gzip::gzip(&ndjson, level).len());
     }
     for level in [1, 3, 6, 9, 19] {
         time(format!("zstd {level}"), &|| zstd::bulk::compress(&ndjson, level).unwrap().len());

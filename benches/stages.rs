@@ -17,9 +17,9 @@ use das_forwarder::das::activity::{read_record, CheckOnly, ReadLimits};
 use das_forwarder::das::envelope;
 use das_forwarder::das::inflate::{inflate, Inflater};
 use das_forwarder::esdk::{self, RawAesKeyring};
+use das_forwarder::gzip::gzip;
 use das_forwarder::ocsf::{Filters, RecordContext};
 use das_forwarder::pipeline::decode::{encode_json, Limits};
-use das_forwarder::sinks::s3::encoder::gzip;
 
 const WRAPPING_KEY: [u8; 32] = [3; 32];
 const RESOURCE: &str = "cluster-BENCHSTAGES000000000000";

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::columnar::{self, WriteOptions};
-use crate::sinks::partition::security_lake_dir;
+use crate::layout::security_lake_dir;
 pub use window::Window;
 
 /// Largest inflated staging object read.

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Timelike, Utc};
 
-use crate::sinks::partition::HOUR_MS;
+use crate::layout::HOUR_MS;
 
 /// Longest window: one object per event day and window stays one day's worth at most.
 pub const MAX_HOURS: u32 = 24;
@@ -39,7 +39,7 @@ impl Window {
     /// The hive-layout directories of the window's hours, e.g. `das/class_uid=6005/dt=2026-11-27/hour=05/`.
     pub fn hour_prefixes(&self, prefix: &str) -> Vec<String> {
         (0..i64::from(self.hours))
-            .map(|h| format!("{}/", crate::sinks::partition::hive_dir(prefix, self.start_ms + h * HOUR_MS)))
+            .map(|h| format!("{}/", crate::layout::hive_dir(prefix, self.start_ms + h * HOUR_MS)))
             .collect()
     }
 

@@ -100,7 +100,7 @@ mod tests {
     use super::*;
 
     fn gzip(data: &[u8]) -> Vec<u8> {
-        crate::sinks::s3::encoder::gzip(data, 6)
+        crate::gzip::gzip(data, 6)
     }
 
     #[test]

@@ -160,7 +160,7 @@ pub async fn archive(
         } else {
             bytes
         };
-        let shard = format!("archive-{}", crate::sinks::partition::path_safe(&name));
+        let shard = format!("archive-{}", crate::layout::path_safe(&name));
         let values = serde_json::Deserializer::from_slice(&bytes).into_iter::<&serde_json::value::RawValue>();
         for (index, value) in values.enumerate() {
             let raw = value.map_err(|e| format!("{name}: record {index}: {e}"))?;

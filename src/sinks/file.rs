@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-use super::partition::{hive_dir, object_key, path_safe, HOUR_MS};
 use super::{BatchInfo, Chunk, Delivery, Part, RecordMeta, Sink, SinkError, SinkWriter};
+use crate::layout::{hive_dir, object_key, path_safe, HOUR_MS};
 
 /// Most partition files one batch keeps open; past it, the one written to longest ago is
 /// finished under its name, and a later event of its hour starts a new file.

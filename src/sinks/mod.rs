@@ -7,7 +7,6 @@ pub mod fanout;
 pub mod file;
 pub mod hec;
 pub mod http;
-pub mod partition;
 pub mod quarantine;
 pub mod retry;
 pub mod s3;

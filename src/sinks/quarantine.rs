@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 
 use super::file::write_atomic;
-use super::partition::path_safe;
+use crate::layout::path_safe;
 
 /// The raw Kinesis record and why it was quarantined.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -50,7 +50,7 @@ impl QuarantineEntry {
     /// refused event adds `-<sink>-<its index in the record>`.
     pub fn key(&self, prefix: &str) -> String {
         let ms = (self.approximate_arrival_timestamp * 1000.0) as i64;
-        let day = super::partition::hour_path(ms);
+        let day = crate::layout::hour_path(ms);
         let day = day.split('/').next().unwrap_or("dt=1970-01-01");
         let mut name = format!("{}-{}", path_safe(&self.shard_id), path_safe(&self.sequence_number));
         if let (Some(sink), Some(index)) = (self.sink, self.event_index) {

@@ -101,7 +101,7 @@ async fn every_event_lands_in_s3_partitions_and_in_hec_envelopes() {
         let (object, event) = s3_hits[0];
         validator.check(event);
         common::ocsf::assert_lossless(w.as_object().unwrap(), event);
-        let partition = das_forwarder::sinks::partition::hour_path(event["time"].as_i64().unwrap());
+        let partition = das_forwarder::layout::hour_path(event["time"].as_i64().unwrap());
         assert!(object.starts_with(&format!("das/class_uid=6005/{partition}/shardId-000000000000-")), "{object}");
         let hec_hits: Vec<&Value> = hec.iter().filter(|e| key(&e["event"]["unmapped"]["das"]) == key(w)).collect();
         assert_eq!(hec_hits.len(), 1, "once in HEC: {w}");

@@ -169,7 +169,7 @@ async fn parquet_in_the_security_lake_layout_lands_under_the_documented_path_and
         let dir = format!("{DIR}/eventDay={day}/shardId-000000000000-");
         assert!(key.starts_with(&dir) && key.ends_with(".parquet"), "{key}");
     }
-    let ndjson = das_forwarder::sinks::partition::hour_path(START_MS);
+    let ndjson = das_forwarder::layout::hour_path(START_MS);
     assert!(s.path(&format!("out/das/class_uid=6005/{ndjson}")).is_dir());
     let report = check_with_pyarrow(&written, s.dir.path(), &s.path("out/das"));
     assert_eq!(report["rows"].as_u64().unwrap() as usize, common::ndjson_under(&s.path("out/das")).len());
@@ -240,7 +240,7 @@ async fn compact_merges_a_closed_window_once_whatever_it_reads() {
             let text = das_forwarder::das::inflate::inflate(body, 1 << 30).unwrap();
             let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
             let half: Vec<u8> = lines[..lines.len() / 2].iter().flat_map(|l| l.iter().chain(b"\n")).copied().collect();
-            let half = das_forwarder::sinks::s3::encoder::gzip(&half, 6);
+            let half = das_forwarder::gzip::gzip(&half, 6);
             client.put_object().bucket("staging").key(key).body(half.into()).send().await.unwrap();
         }
     }

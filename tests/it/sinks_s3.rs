@@ -100,7 +100,7 @@ async fn partitioned_gzip_ndjson_idempotent_keys_and_quarantine() {
     let validator = common::ocsf::OcsfValidator::new();
     for l in &got {
         validator.check(l);
-        let hour = das_forwarder::sinks::partition::hour_path(l["time"].as_i64().unwrap());
+        let hour = das_forwarder::layout::hour_path(l["time"].as_i64().unwrap());
         assert!(data_keys.iter().any(|k| k.contains(&hour)), "event in the partition of its time");
     }
     let q: Vec<&String> = first.keys().filter(|k| k.starts_with("quarantine/")).collect();

@@ -206,7 +206,7 @@ fn build(opts: &GenerateOptions, d: &mut Drbg, wrapping: &[([u8; 32], String)]) 
             das_order(&mut inner, e, order);
         }
         inner.push_str("]}");
-        let compressed = crate::sinks::s3::encoder::gzip(inner.as_bytes(), 6);
+        let compressed = crate::gzip::gzip(inner.as_bytes(), 6);
         let (wrapping_key, blob) = &wrapping[i % wrapping.len()];
         let params = EncryptParams {
             suite_id: 0x0178,

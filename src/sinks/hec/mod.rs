@@ -54,7 +54,7 @@ impl HecSink {
             raw.extend_from_slice(&e.bytes);
         }
         if self.config.gzip {
-            super::s3::encoder::gzip(&raw, 6)
+            crate::gzip::gzip(&raw, 6)
         } else {
             raw
         }

@@ -14,7 +14,6 @@
 //! its last piece and aborted if the batch ends first.
 
 pub mod config;
-pub mod encoder;
 pub mod objects;
 pub mod upload;
 
@@ -26,10 +25,10 @@ use futures::future::{join_all, BoxFuture};
 pub use config::{Format, Layout, S3Config};
 use upload::{Target, Upload, MIN_PART_BYTES, PART_BYTES};
 
-use super::partition::{hive_dir, object_key, security_lake_dir};
 use super::quarantine::{QuarantineEntry, QuarantineStore};
 use super::{BatchInfo, Chunk, Delivery, Part, RecordMeta, Sink, SinkError, SinkWriter};
 use crate::columnar::StreamWriter;
+use crate::layout::{hive_dir, object_key, security_lake_dir};
 
 pub struct S3Sink {
     client: aws_sdk_s3::Client,
@@ -134,7 +133,7 @@ struct S3Writer<'a> {
     sink: &'a S3Sink,
     /// One compressor for the batch, and buffers for each chunk's lines of a partition, kept
     /// for the next chunk: large buffers are not made and dropped for every chunk.
-    gzip: encoder::Gzip,
+    gzip: crate::gzip::Gzip,
     scratch: Vec<Vec<u8>>,
     deadline: std::time::Instant,
     naming: Naming,
@@ -308,7 +307,7 @@ impl Sink for S3Sink {
     fn open<'a>(&'a self, batch: &BatchInfo) -> Box<dyn SinkWriter + 'a> {
         Box::new(S3Writer {
             sink: self,
-            gzip: encoder::Gzip::new(self.config.gzip_level),
+            gzip: crate::gzip::Gzip::new(self.config.gzip_level),
             scratch: Vec::new(),
             deadline: batch.deadline,
             naming: Naming {

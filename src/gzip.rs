@@ -1,4 +1,5 @@
-//! Object bodies: gzip-compressed NDJSON, one OCSF event a line.
+//! gzip, where the crate writes it: the S3 sink's NDJSON objects, HEC bodies (`HEC_GZIP`), the
+//! generator's records, and the tests. Bodies are gzip-compressed NDJSON, one OCSF event a line.
 //!
 //! Compression is libdeflate's: whole-buffer only, which is how bodies are built here (one
 //! gzip member per partition per chunk; members concatenated are one gzip stream, RFC 1952

@@ -1,4 +1,4 @@
-//! The output layouts. The hive layout, shared by the file and S3 sinks:
+//! The output layouts, shared by the file and S3 sinks, the quarantine, `compact` and `replay`. Hive:
 //! `<prefix>class_uid=6005/dt=YYYY-MM-DD/hour=HH/<shard>-<first seq>-<last seq>.ndjson`;
 //! the Security Lake layout of the S3 sink:
 //! `ext/<source>/region=<r>/accountId=<a>/eventDay=YYYYMMDD/<shard>-<first seq>-<last seq>.parquet`.
