@@ -68,3 +68,22 @@ impl From<KeyError> for Failure {
         }
     }
 }
+
+/// A cause kept as an error's source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// An operation on the outside world that failed (`what` names it: the file, the object, the
+/// call), with its cause as the source. The binary prints the chain.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}")]
+pub struct IoError {
+    pub what: String,
+    #[source]
+    pub source: BoxError,
+}
+
+impl IoError {
+    pub fn new(what: impl Into<String>, source: impl Into<BoxError>) -> IoError {
+        IoError { what: what.into(), source: source.into() }
+    }
+}

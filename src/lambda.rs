@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use lambda_runtime::{service_fn, LambdaEvent};
 
@@ -10,7 +11,7 @@ use crate::config::Config;
 use crate::setup;
 
 /// Serves invocations until the runtime stops.
-pub async fn run(config: Config) -> Result<(), String> {
+pub async fn run(config: Config) -> anyhow::Result<()> {
     let forwarder = Arc::new(setup::forwarder(config).await?);
     let handler = service_fn(move |event: LambdaEvent<KinesisEvent>| {
         let forwarder = forwarder.clone();
@@ -23,5 +24,5 @@ pub async fn run(config: Config) -> Result<(), String> {
             Ok::<_, lambda_runtime::Error>(response)
         }
     });
-    lambda_runtime::run(handler).await.map_err(|e| e.to_string())
+    lambda_runtime::run(handler).await.map_err(|e| anyhow::anyhow!(e)).context("the Lambda runtime")
 }

@@ -30,7 +30,8 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("das-forwarder: {e}");
+            // `{:#}`: the error and each of its causes, `a: b: c`.
+            eprintln!("das-forwarder: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -7,16 +7,37 @@ use std::sync::Arc;
 use tracing::warn;
 
 use crate::config::{Config, KeyProviderKind, SinkConfig};
+use crate::error::IoError;
 use crate::handler::Forwarder;
 use crate::keys::kms::KmsKeys;
-use crate::keys::local::LocalKeys;
+use crate::keys::local::{LocalKeys, MasterKeyError};
 use crate::keys::KeyProvider;
-use crate::sinks::hec::{config::token_from_secret, HecToken, TokenSource};
+use crate::sinks::hec::{config::token_from_secret, BadToken, HecToken, TokenSource};
 use crate::sinks::quarantine::{FileQuarantine, QuarantineStore};
 use crate::sinks::s3::{S3Config, S3Quarantine, S3Sink};
 use crate::sinks::stdout::StdoutSink;
 use crate::sinks::webhook::WebhookSecret;
 use crate::sinks::Sink;
+
+/// Why the forwarder could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// A part that needs AWS (`what`), without an AWS configuration.
+    #[error("{0} needs an AWS configuration")]
+    NoAws(&'static str),
+    /// A secret that could not be read from Secrets Manager.
+    #[error(transparent)]
+    Secret(#[from] IoError),
+    /// A secret read, but not one the sink can use (`var` names its variable).
+    #[error("{var}: {why}")]
+    BadSecret { var: &'static str, why: String },
+    #[error(transparent)]
+    HecToken(#[from] BadToken),
+    #[error("LOCAL_MASTER_KEY_FILE")]
+    MasterKey(#[from] MasterKeyError),
+    #[error("the HTTP client")]
+    Http(#[from] reqwest::Error),
+}
 
 async fn aws() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
@@ -29,42 +50,60 @@ fn kms_client(sdk: &aws_config::SdkConfig, config: &Config) -> aws_sdk_kms::Clie
 }
 
 /// The string of the Secrets Manager secret `arn`; errors name `var`.
-async fn secret_string(arn: &str, sdk: Option<&aws_config::SdkConfig>, var: &str) -> Result<String, String> {
-    let sdk = sdk.ok_or_else(|| format!("{var}: no AWS configuration"))?;
+async fn secret_string(
+    arn: &str,
+    sdk: Option<&aws_config::SdkConfig>,
+    var: &'static str,
+) -> Result<String, SetupError> {
+    let sdk = sdk.ok_or(SetupError::NoAws(var))?;
     let out = aws_sdk_secretsmanager::Client::new(sdk)
         .get_secret_value()
         .secret_id(arn)
         .send()
         .await
-        .map_err(|e| format!("{var}: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?;
-    out.secret_string().map(str::to_owned).ok_or_else(|| format!("{var}: the secret has no string value"))
+        .map_err(|e| IoError::new(format!("{var}: reading the secret"), e))?;
+    let bad = || SetupError::BadSecret { var, why: "the secret has no string value".into() };
+    out.secret_string().map(str::to_owned).ok_or_else(bad)
 }
 
-async fn hec_token(source: &TokenSource, sdk: Option<&aws_config::SdkConfig>) -> Result<HecToken, String> {
+async fn hec_token(source: &TokenSource, sdk: Option<&aws_config::SdkConfig>) -> Result<HecToken, SetupError> {
+    const VAR: &str = "HEC_TOKEN_SECRET_ARN";
     match source {
         TokenSource::Value(t) => Ok(t.clone()),
-        TokenSource::SecretArn(arn) => token_from_secret(&secret_string(arn, sdk, "HEC_TOKEN_SECRET_ARN").await?)
-            .ok_or_else(|| "HEC_TOKEN_SECRET_ARN: the secret holds no token".into()),
+        TokenSource::SecretArn(arn) => token_from_secret(&secret_string(arn, sdk, VAR).await?)
+            .ok_or_else(|| SetupError::BadSecret { var: VAR, why: "the secret holds no token".into() }),
     }
 }
 
 /// The webhook secret from Secrets Manager (`WEBHOOK_SECRET_ARN`), checked like `WEBHOOK_SECRET`.
-async fn webhook_secret(arn: &str, sdk: Option<&aws_config::SdkConfig>) -> Result<WebhookSecret, String> {
-    let value = secret_string(arn, sdk, "WEBHOOK_SECRET_ARN").await?;
+async fn webhook_secret(arn: &str, sdk: Option<&aws_config::SdkConfig>) -> Result<WebhookSecret, SetupError> {
+    const VAR: &str = "WEBHOOK_SECRET_ARN";
+    let value = secret_string(arn, sdk, VAR).await?;
+    let bad = |why: &str| SetupError::BadSecret { var: VAR, why: why.to_owned() };
     let secret = crate::sinks::webhook::config::secret_from_value(&value)
-        .ok_or("WEBHOOK_SECRET_ARN: the secret holds no webhook secret")?;
-    crate::sinks::webhook::config::check_secret(&secret.0).map_err(|why| format!("WEBHOOK_SECRET_ARN: {why}"))?;
+        .ok_or_else(|| bad("the secret holds no webhook secret"))?;
+    crate::sinks::webhook::config::check_secret(&secret.0).map_err(bad)?;
     Ok(secret)
 }
 
+/// The client in `slot`, made on first use.
+fn shared_http(slot: &mut Option<reqwest::Client>) -> Result<reqwest::Client, SetupError> {
+    if let Some(client) = slot {
+        return Ok(client.clone());
+    }
+    let client = reqwest::Client::builder().build()?;
+    *slot = Some(client.clone());
+    Ok(client)
+}
+
 /// Everything the configuration names, ready to handle batches.
-pub async fn forwarder(config: Config) -> Result<Forwarder, String> {
+pub async fn forwarder(config: Config) -> Result<Forwarder, SetupError> {
     build(config, false).await
 }
 
 /// The same key provider and pipeline, but no sink and a quarantine that keeps nothing
 /// (`replay --dry-run`: what would happen, with nothing written).
-pub async fn dry_run_forwarder(config: Config) -> Result<Forwarder, String> {
+pub async fn dry_run_forwarder(config: Config) -> Result<Forwarder, SetupError> {
     build(config, true).await
 }
 
@@ -73,7 +112,7 @@ pub async fn aws_config() -> aws_config::SdkConfig {
     aws().await
 }
 
-async fn build(config: Config, dry_run: bool) -> Result<Forwarder, String> {
+async fn build(config: Config, dry_run: bool) -> Result<Forwarder, SetupError> {
     let s3_config = config.s3().cloned();
     let needs_aws = config.key_provider == KeyProviderKind::Kms
         || config.sinks.iter().any(|s| match s {
@@ -83,22 +122,18 @@ async fn build(config: Config, dry_run: bool) -> Result<Forwarder, String> {
             SinkConfig::File(_) | SinkConfig::Stdout => false,
         });
     let sdk = if needs_aws { Some(aws().await) } else { None };
-    let needs_http = config.sinks.iter().any(|s| matches!(s, SinkConfig::Hec(_) | SinkConfig::Webhook(_)));
-    let http = if needs_http {
-        Some(reqwest::Client::builder().build().map_err(|e| format!("HTTP client: {e}"))?)
-    } else {
-        None
-    };
+    // One HTTP client, made when the first HTTP sink needs it.
+    let mut http: Option<reqwest::Client> = None;
 
     let provider: Arc<dyn KeyProvider> = match (&config.key_provider, &sdk) {
         (KeyProviderKind::Kms, Some(sdk)) => Arc::new(KmsKeys::new(kms_client(sdk, &config))),
-        (KeyProviderKind::Kms, None) => return Err("KEY_PROVIDER=kms needs an AWS configuration".into()),
+        (KeyProviderKind::Kms, None) => return Err(SetupError::NoAws("KEY_PROVIDER=kms")),
         (KeyProviderKind::Local { master_key_file }, _) => {
             warn!(
                 file = %master_key_file.display(),
                 "KEY_PROVIDER=local: using a local master key instead of AWS KMS. For demos and tests only; never in production."
             );
-            Arc::new(LocalKeys::from_file(master_key_file).map_err(|e| format!("LOCAL_MASTER_KEY_FILE: {e}"))?)
+            Arc::new(LocalKeys::from_file(master_key_file)?)
         }
     };
 
@@ -111,17 +146,17 @@ async fn build(config: Config, dry_run: bool) -> Result<Forwarder, String> {
         let sink: Box<dyn Sink> = match sink.clone() {
             SinkConfig::File(c) => Box::new(c.build()),
             SinkConfig::Stdout => Box::new(StdoutSink),
-            SinkConfig::S3(c) => Box::new(c.build(s3_client.clone().ok_or("S3: no AWS configuration")?)),
+            SinkConfig::S3(c) => Box::new(c.build(s3_client.clone().ok_or(SetupError::NoAws("the s3 sink"))?)),
             SinkConfig::Hec(c) => {
                 let token = hec_token(&c.token, sdk.as_ref()).await?;
-                Box::new(c.build(http.clone().ok_or("no HTTP client")?, &token)?)
+                Box::new(c.build(shared_http(&mut http)?, &token)?)
             }
             SinkConfig::Webhook(c) => {
                 let secret = match &c.secret_arn {
                     Some(arn) => Some(webhook_secret(arn, sdk.as_ref()).await?),
                     None => None,
                 };
-                Box::new(c.build(http.clone().ok_or("no HTTP client")?, secret))
+                Box::new(c.build(shared_http(&mut http)?, secret))
             }
         };
         sinks.push(sink);

@@ -2,6 +2,7 @@
 //! Security Lake location, one sorted Parquet object per region, account and event day; prints
 //! a JSON summary.
 
+use anyhow::Context;
 use clap::Args;
 
 use crate::compact::{self, Target, Window};
@@ -29,21 +30,21 @@ pub struct CompactArgs {
 
 /// Where `compact` reads and writes: the hive layout's bucket, the Security Lake source
 /// directory, and the bucket written to (the role's, when `S3_ROLE_ARN` is set).
-fn locations(config: &Config) -> Result<(String, String, String), String> {
-    let bucket = config.s3_bucket.clone().ok_or("compact needs S3_BUCKET (where the hive layout is)")?;
+fn locations(config: &Config) -> anyhow::Result<(String, String, String)> {
+    let bucket = config.s3_bucket.clone().context("compact needs S3_BUCKET (where the hive layout is)")?;
     let source_dir =
-        config.security_lake_source.clone().ok_or("compact needs SECURITY_LAKE_SOURCE (where it writes)")?;
+        config.security_lake_source.clone().context("compact needs SECURITY_LAKE_SOURCE (where it writes)")?;
     let lake_bucket = match (&config.security_lake_bucket, &config.s3_access.role_arn) {
         (Some(b), _) => b.clone(),
         (None, None) => bucket.clone(),
         (None, Some(_)) => {
-            return Err("compact with S3_ROLE_ARN needs SECURITY_LAKE_BUCKET: the role writes there".into())
+            anyhow::bail!("compact with S3_ROLE_ARN needs SECURITY_LAKE_BUCKET: the role writes there")
         }
     };
     Ok((bucket, source_dir, lake_bucket))
 }
 
-pub async fn run(config: Config, args: CompactArgs) -> Result<(), String> {
+pub async fn run(config: Config, args: CompactArgs) -> anyhow::Result<()> {
     let CompactArgs { start, hours, grace_minutes, dry_run, force } = args;
     let window = Window::parse(&start, hours)?;
     let grace_ms = i64::from(grace_minutes) * 60_000;
@@ -67,6 +68,6 @@ pub async fn run(config: Config, args: CompactArgs) -> Result<(), String> {
         let writer = config.s3_access.client(&sdk).await;
         compact::write_objects(&writer, &lake_bucket, &summary, force).await?;
     }
-    println!("{}", serde_json::to_string(&summary).map_err(|e| e.to_string())?);
+    println!("{}", serde_json::to_string(&summary)?);
     Ok(())
 }

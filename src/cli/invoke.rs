@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use anyhow::Context;
+
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::KinesisEventResponse;
 
@@ -11,29 +13,29 @@ use crate::handler::{Forwarder, Summary};
 use crate::setup;
 
 /// Reads and parses a Kinesis event file (errors name the file).
-pub fn read_event(path: &Path) -> Result<KinesisEvent, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{} is not a Kinesis event: {e}", path.display()))
+pub fn read_event(path: &Path) -> anyhow::Result<KinesisEvent> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_slice(&bytes).with_context(|| format!("{} is not a Kinesis event", path.display()))
 }
 
-pub async fn invoke(forwarder: &Forwarder, path: &Path) -> Result<(KinesisEventResponse, Summary), String> {
+pub async fn invoke(forwarder: &Forwarder, path: &Path) -> anyhow::Result<(KinesisEventResponse, Summary)> {
     let event = read_event(path)?;
     Ok(forwarder.handle(&event).await)
 }
 
 /// `das-forwarder invoke --event FILE`: the summary and the peak RSS on stderr, the EMF document
 /// (unless `METRICS=off`) and then the response on stdout, its last line.
-pub async fn run(config: Config, event: &Path) -> Result<(), String> {
+pub async fn run(config: Config, event: &Path) -> anyhow::Result<()> {
     let forwarder = setup::forwarder(config).await?;
     let (response, summary) = invoke(&forwarder, event).await?;
-    eprintln!("summary: {}", serde_json::to_string(&summary).map_err(|e| e.to_string())?);
+    eprintln!("summary: {}", serde_json::to_string(&summary)?);
     if let Some(line) = forwarder.metrics_line(&summary) {
         println!("{line}");
     }
     if let Some(kib) = peak_rss_kib() {
         eprintln!("peak_rss_kib: {kib}");
     }
-    println!("{}", serde_json::to_string(&response).map_err(|e| e.to_string())?);
+    println!("{}", serde_json::to_string(&response)?);
     Ok(())
 }
 

@@ -8,6 +8,7 @@ pub mod replay;
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
@@ -53,17 +54,17 @@ pub enum Command {
 }
 
 /// Runs one subcommand.
-pub async fn run(config: Config, command: Command) -> Result<(), String> {
+pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Invoke { event } => invoke::run(config, &event).await,
         Command::Replay(args) => replay::run(config, args).await,
         Command::Compact(args) => compact::run(config, args).await,
         Command::Generate { out, master_key_file, options } => {
-            crate::das::ResourceId::new(&options.resource_id).map_err(|e| format!("--resource-id: {e}"))?;
-            let keys = crate::keys::local::LocalKeys::from_file(&master_key_file)?;
+            crate::das::ResourceId::new(&options.resource_id).context("--resource-id")?;
+            let keys = crate::keys::local::LocalKeys::from_file(&master_key_file).context("--master-key-file")?;
             let event = generate(&options, &keys);
-            let text = serde_json::to_string_pretty(&event).map_err(|e| e.to_string())?;
-            std::fs::write(&out, text + "\n").map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+            let text = serde_json::to_string_pretty(&event)?;
+            std::fs::write(&out, text + "\n").with_context(|| format!("cannot write {}", out.display()))?;
             eprintln!("wrote {} records to {}", options.records, out.display());
             Ok(())
         }

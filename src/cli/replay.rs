@@ -2,6 +2,7 @@
 //! event source mapping, archived by Firehose) run through the pipeline and the configured
 //! sinks again; prints a JSON summary.
 
+use anyhow::Context;
 use clap::{ArgGroup, Args};
 
 use crate::config::Config;
@@ -38,7 +39,7 @@ pub struct ReplayArgs {
     batch_size: usize,
 }
 
-pub async fn run(mut config: Config, args: ReplayArgs) -> Result<(), String> {
+pub async fn run(mut config: Config, args: ReplayArgs) -> anyhow::Result<()> {
     let ReplayArgs { quarantine, on_failure, archive, stream_arn, dry_run, since, until, batch_size } = args;
     config.filters.since_ms = since.as_deref().map(parse_time).transpose()?;
     config.filters.until_ms = until.as_deref().map(parse_time).transpose()?;
@@ -58,15 +59,15 @@ pub async fn run(mut config: Config, args: ReplayArgs) -> Result<(), String> {
     };
     let cleaner = sources::Cleaner { s3: Some(s3), sqs: Some(sqs) };
     let summary = replay::run(&forwarder, batches, &cleaner, dry_run).await?;
-    println!("{}", serde_json::to_string(&summary).map_err(|e| e.to_string())?);
+    println!("{}", serde_json::to_string(&summary)?);
     Ok(())
 }
 
 /// `--since`/`--until`: RFC 3339 or epoch milliseconds.
-fn parse_time(s: &str) -> Result<i64, String> {
+fn parse_time(s: &str) -> anyhow::Result<i64> {
     s.parse::<i64>().or_else(|_| {
         chrono::DateTime::parse_from_rfc3339(s)
             .map(|t| t.timestamp_millis())
-            .map_err(|e| format!("{s:?} is neither RFC 3339 nor epoch milliseconds: {e}"))
+            .with_context(|| format!("{s:?} is neither RFC 3339 nor epoch milliseconds"))
     })
 }

@@ -13,26 +13,17 @@ pub use rows::{key, RowKey};
 pub use writer::{write, StreamWriter, WriteOptions};
 
 /// Why lines could not become Parquet or Parquet could not become lines.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum ColumnarError {
     #[error("event line: {0}")]
     Line(String),
     #[error("arrow: {0}")]
-    Arrow(String),
+    Arrow(#[from] arrow_schema::ArrowError),
     #[error("parquet: {0}")]
-    Parquet(String),
+    Parquet(#[from] parquet::errors::ParquetError),
+    /// The reader panicked on the file (caught): malformed beyond what it reports as an error.
+    #[error("parquet: malformed file (the reader gave up)")]
+    Malformed,
     #[error("parquet schema differs from the fixed one: {0}")]
     Schema(String),
-}
-
-impl From<arrow_schema::ArrowError> for ColumnarError {
-    fn from(e: arrow_schema::ArrowError) -> Self {
-        ColumnarError::Arrow(e.to_string())
-    }
-}
-
-impl From<parquet::errors::ParquetError> for ColumnarError {
-    fn from(e: parquet::errors::ParquetError) -> Self {
-        ColumnarError::Parquet(e.to_string())
-    }
 }

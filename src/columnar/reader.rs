@@ -8,8 +8,7 @@ use super::{arrays, schema, ColumnarError};
 /// The rows of `file` as JSON lines, in file order. A file of another schema is refused, and
 /// a malformed file is an error even where the parquet crate would panic.
 pub fn read_lines(file: Bytes) -> Result<Vec<Vec<u8>>, ColumnarError> {
-    std::panic::catch_unwind(move || read(file))
-        .unwrap_or_else(|_| Err(ColumnarError::Parquet("malformed file (the reader gave up)".into())))
+    std::panic::catch_unwind(move || read(file)).unwrap_or_else(|_| Err(ColumnarError::Malformed))
 }
 
 fn read(file: Bytes) -> Result<Vec<Vec<u8>>, ColumnarError> {

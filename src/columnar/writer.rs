@@ -222,7 +222,7 @@ mod tests {
         v["new_field"] = serde_json::json!(1);
         let line = v.to_string();
         let e = write(&[line.as_bytes()], WriteOptions::default()).unwrap_err();
-        assert_eq!(e, ColumnarError::Line("new_field: not in the fixed schema".into()));
+        assert!(matches!(&e, ColumnarError::Line(m) if m == "new_field: not in the fixed schema"), "{e}");
         v.as_object_mut().unwrap().remove("new_field");
         v["actor"]["user"] = serde_json::json!({"name": 5});
         let e = write(&[v.to_string().as_bytes()], WriteOptions::default()).unwrap_err();

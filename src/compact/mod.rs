@@ -12,8 +12,39 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::columnar::{self, WriteOptions};
+use crate::error::{BoxError, IoError};
 use crate::layout::security_lake_dir;
 pub use window::Window;
+
+/// Why `compact` stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum CompactError {
+    /// The window asked for is not one compact merges (`--start`, `--hours`, not closed yet).
+    #[error("{0}")]
+    Window(String),
+    /// A staging object that is not what its suffix says.
+    #[error("{key}")]
+    Object {
+        key: String,
+        #[source]
+        source: BoxError,
+    },
+    /// The merged lines of one directory could not become Parquet.
+    #[error("{dir}")]
+    Parquet {
+        dir: String,
+        #[source]
+        source: crate::columnar::ColumnarError,
+    },
+    /// Replacing an object would drop events: the window's staging objects are partly gone.
+    #[error(
+        "s3://{bucket}/{key} holds {before} rows and this run has {now}: some staging objects of the window are \
+         gone (a lifecycle rule?). Nothing replaced; --force replaces it"
+    )]
+    WouldShrink { bucket: String, key: String, before: usize, now: usize },
+    #[error(transparent)]
+    Io(#[from] IoError),
+}
 
 /// Largest inflated staging object read.
 pub const MAX_OBJECT_BYTES: usize = 1 << 30;
@@ -58,23 +89,23 @@ pub struct Summary {
 }
 
 /// Event lines of one staging object, by its suffix; None for a key that is not output.
-pub fn object_lines(key: &str, body: Bytes) -> Option<Result<Vec<Vec<u8>>, String>> {
+pub fn object_lines(key: &str, body: Bytes) -> Option<Result<Vec<Vec<u8>>, CompactError>> {
     let split = |text: &[u8]| text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect();
     let lines = if key.ends_with(".ndjson.gz") {
-        crate::das::inflate::inflate(&body, MAX_OBJECT_BYTES).map(|t| split(&t)).map_err(|e| e.to_string())
+        crate::das::inflate::inflate(&body, MAX_OBJECT_BYTES).map(|t| split(&t)).map_err(BoxError::from)
     } else if key.ends_with(".ndjson") {
         Ok(split(&body))
     } else if key.ends_with(".parquet") {
-        columnar::read_lines(body).map_err(|e| e.to_string())
+        columnar::read_lines(body).map_err(BoxError::from)
     } else {
         return None;
     };
-    Some(lines.map_err(|e| format!("{key}: {e}")))
+    Some(lines.map_err(|source| CompactError::Object { key: key.to_owned(), source }))
 }
 
 /// The pure core: the window's staging objects in, its merged objects out. `closed_ms`: when
 /// the window closed (its end plus the grace).
-pub fn merge(objects: Vec<Staged>, window: &Window, closed_ms: i64, target: &Target) -> Result<Summary, String> {
+pub fn merge(objects: Vec<Staged>, window: &Window, closed_ms: i64, target: &Target) -> Result<Summary, CompactError> {
     let mut summary = Summary { window: window.label(), ..Summary::default() };
     // By (directory, window): lines of every event, from every object, in key order.
     let mut groups: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
@@ -90,7 +121,7 @@ pub fn merge(objects: Vec<Staged>, window: &Window, closed_ms: i64, target: &Tar
         };
         summary.objects_read += 1;
         for line in lines? {
-            let k = columnar::key(&line).map_err(|e| format!("{key}: {e}"))?;
+            let k = columnar::key(&line).map_err(|e| CompactError::Object { key: key.clone(), source: e.into() })?;
             summary.events_read += 1;
             if !window.contains(k.time) {
                 summary.outside_window += 1;
@@ -103,7 +134,8 @@ pub fn merge(objects: Vec<Staged>, window: &Window, closed_ms: i64, target: &Tar
     let options = WriteOptions { zstd_level: target.zstd_level, dedupe: true };
     for (dir, lines) in groups {
         let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
-        let (body, rows) = columnar::write(&refs, options).map_err(|e| format!("{dir}: {e}"))?;
+        let (body, rows) =
+            columnar::write(&refs, options).map_err(|source| CompactError::Parquet { dir: dir.clone(), source })?;
         summary.duplicates_dropped += lines.len() - rows;
         let key = format!("{dir}/{}.parquet", window.label());
         summary.objects_written.push(Written { key, rows, bytes: body.len(), body: Bytes::from(body) });
@@ -117,7 +149,7 @@ pub async fn read_window(
     bucket: &str,
     prefix: &str,
     window: &Window,
-) -> Result<Vec<Staged>, String> {
+) -> Result<Vec<Staged>, IoError> {
     let mut objects = Vec::new();
     for hour in window.hour_prefixes(prefix) {
         objects.extend(crate::sinks::s3::objects::read_all(s3, bucket, &hour).await?);
@@ -136,18 +168,15 @@ pub async fn write_objects(
     bucket: &str,
     summary: &Summary,
     force: bool,
-) -> Result<(), String> {
+) -> Result<(), CompactError> {
     for written in &summary.objects_written {
         let key = &written.key;
         if !force {
             if let Ok(head) = s3.head_object().bucket(bucket).key(key).send().await {
                 let before = head.metadata().and_then(|m| m.get(ROWS_METADATA)).and_then(|n| n.parse::<usize>().ok());
                 if let Some(before) = before.filter(|b| *b > written.rows) {
-                    return Err(format!(
-                        "s3://{bucket}/{key} holds {before} rows and this run has {}: some staging objects of the \
-                         window are gone (a lifecycle rule?). Nothing replaced; --force replaces it",
-                        written.rows
-                    ));
+                    let (bucket, key) = (bucket.to_owned(), key.clone());
+                    return Err(CompactError::WouldShrink { bucket, key, before, now: written.rows });
                 }
             }
         }
@@ -159,7 +188,7 @@ pub async fn write_objects(
             .body(aws_sdk_s3::primitives::ByteStream::from(written.body.clone()))
             .send()
             .await
-            .map_err(|e| format!("put s3://{bucket}/{key}: {}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            .map_err(|e| IoError::new(format!("put s3://{bucket}/{key}"), e))?;
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Timelike, Utc};
 
+use super::CompactError;
 use crate::layout::HOUR_MS;
 
 /// Longest window: one object per event day and window stays one day's worth at most.
@@ -15,15 +16,16 @@ pub struct Window {
 
 impl Window {
     /// `start`: RFC 3339 at a whole hour (`2026-11-27T05:00:00Z`); `hours`: 1-24.
-    pub fn parse(start: &str, hours: u32) -> Result<Window, String> {
+    pub fn parse(start: &str, hours: u32) -> Result<Window, CompactError> {
         let t = DateTime::parse_from_rfc3339(start)
-            .map_err(|e| format!("--start {start:?} is not an RFC 3339 time: {e}"))?
+            .map_err(|e| CompactError::Window(format!("--start {start:?} is not an RFC 3339 time: {e}")))?
             .with_timezone(&Utc);
         if t.minute() != 0 || t.second() != 0 || t.nanosecond() != 0 {
-            return Err(format!("--start {start:?} is not a whole hour: windows are made of hour partitions"));
+            let why = format!("--start {start:?} is not a whole hour: windows are made of hour partitions");
+            return Err(CompactError::Window(why));
         }
         if hours == 0 || hours > MAX_HOURS {
-            return Err(format!("--hours {hours} is outside 1..={MAX_HOURS}"));
+            return Err(CompactError::Window(format!("--hours {hours} is outside 1..={MAX_HOURS}")));
         }
         Ok(Window { start_ms: t.timestamp_millis(), hours })
     }
@@ -44,16 +46,16 @@ impl Window {
     }
 
     /// Ok when the window ended at least `grace_ms` before `now_ms`; otherwise when it will have.
-    pub fn check_closed(&self, now_ms: i64, grace_ms: i64) -> Result<(), String> {
+    pub fn check_closed(&self, now_ms: i64, grace_ms: i64) -> Result<(), CompactError> {
         let ready = self.end_ms() + grace_ms;
         if now_ms >= ready {
             return Ok(());
         }
-        Err(format!(
+        Err(CompactError::Window(format!(
             "the window {} is not closed: events may still arrive. Run it at or after {}",
             self.label(),
             stamp(ready, "%Y-%m-%dT%H:%M:%SZ")
-        ))
+        )))
     }
 
     /// `das-<start>-<end>` in `YYYYMMDDTHHMMZ`: the name of the window's objects.
@@ -80,9 +82,9 @@ mod tests {
         );
         assert!(w.contains(w.start_ms) && !w.contains(w.end_ms()));
         assert!(w.check_closed(w.end_ms() + 60_000, 60_000).is_ok());
-        let e = w.check_closed(w.end_ms(), 900_000).unwrap_err();
+        let e = w.check_closed(w.end_ms(), 900_000).unwrap_err().to_string();
         assert!(e.contains("2025-11-27T01:15:00Z"), "{e}");
-        assert!(Window::parse("2025-11-26T23:30:00Z", 1).unwrap_err().contains("whole hour"));
+        assert!(Window::parse("2025-11-26T23:30:00Z", 1).unwrap_err().to_string().contains("whole hour"));
         assert!(Window::parse("2025-11-26T23:00:00Z", 25).is_err());
         assert!(Window::parse("yesterday", 1).is_err());
         assert_eq!(Window::parse("2025-11-27T01:00:00+01:00", 1).unwrap().start_ms, 1_764_201_600_000);

@@ -16,6 +16,19 @@ use crate::esdk::header::serialize_context;
 
 const MAGIC: &[u8] = b"DASLOCAL1";
 
+/// Why a local master key file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum MasterKeyError {
+    #[error("cannot read {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} must hold a 32-byte key (64 hex digits, base64, or 32 raw bytes)")]
+    Format { path: String },
+}
+
 pub struct LocalKeys {
     gcm: Gcm,
 }
@@ -28,8 +41,9 @@ impl LocalKeys {
     }
 
     /// Reads a 32-byte master key stored as 64 hex digits, base64, or raw bytes.
-    pub fn from_file(path: &Path) -> Result<LocalKeys, String> {
-        let raw = Zeroizing::new(std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?);
+    pub fn from_file(path: &Path) -> Result<LocalKeys, MasterKeyError> {
+        let shown = || path.display().to_string();
+        let raw = Zeroizing::new(std::fs::read(path).map_err(|source| MasterKeyError::Read { path: shown(), source })?);
         let text = String::from_utf8_lossy(&raw);
         let text = text.trim();
         let decoded = Zeroizing::new(if raw.len() == 32 {
@@ -39,9 +53,7 @@ impl LocalKeys {
         } else {
             base64::engine::general_purpose::STANDARD.decode(text).unwrap_or_default()
         });
-        let key: [u8; 32] = decoded.as_slice().try_into().map_err(|_| {
-            format!("{} must hold a 32-byte key (64 hex digits, base64, or 32 raw bytes)", path.display())
-        })?;
+        let key: [u8; 32] = decoded.as_slice().try_into().map_err(|_| MasterKeyError::Format { path: shown() })?;
         Ok(LocalKeys::new(key))
     }
 

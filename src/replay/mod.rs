@@ -14,12 +14,38 @@
 
 pub mod sources;
 
+/// Why replay stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// A source could not be read, or an origin not cleared: a file, an object, the stream, a queue.
+    #[error(transparent)]
+    Io(#[from] IoError),
+    /// Something a source holds is not what replay reads (`what` names it).
+    #[error("{what}: {why}")]
+    Malformed { what: String, why: String },
+    /// A source that needs a client that was not configured.
+    #[error("{0} needs AWS configuration")]
+    NoClient(&'static str),
+}
+
+impl ReplayError {
+    /// `what` failed because of `source`.
+    pub fn io(what: impl Into<String>, source: impl Into<BoxError>) -> ReplayError {
+        ReplayError::Io(IoError::new(what, source))
+    }
+
+    pub fn malformed(what: impl Into<String>, why: impl std::fmt::Display) -> ReplayError {
+        ReplayError::Malformed { what: what.into(), why: why.to_string() }
+    }
+}
+
 use std::path::PathBuf;
 
 use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use crate::error::{BoxError, IoError};
 use crate::handler::Forwarder;
 
 /// Where files come from: a local directory or an S3 prefix.
@@ -70,12 +96,12 @@ pub async fn run(
     batches: Vec<ReplayBatch>,
     cleaner: &sources::Cleaner,
     dry_run: bool,
-) -> Result<ReplaySummary, String> {
+) -> Result<ReplaySummary, ReplayError> {
     let total: usize = batches.iter().map(|b| b.records.len()).sum();
     let bar = ProgressBar::new(total as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} replay [{bar:40}] {pos}/{len} records {msg}")
-            .map_err(|e| e.to_string())?
+            .map_err(|e| ReplayError::io("the progress bar", e))?
             .progress_chars("=> "),
     );
     let mut summary = ReplaySummary { dry_run, ..ReplaySummary::default() };

@@ -6,7 +6,7 @@ use aws_lambda_events::event::kinesis::KinesisEventRecord;
 use base64::Engine;
 use serde_json::{json, Value};
 
-use super::{Location, ReplayBatch};
+use super::{Location, ReplayBatch, ReplayError};
 
 /// What to remove once a record (or a whole on-failure range) went through.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,30 +24,30 @@ pub struct Cleaner {
 }
 
 impl Cleaner {
-    pub async fn clear(&self, origin: &Origin) -> Result<(), String> {
+    pub async fn clear(&self, origin: &Origin) -> Result<(), ReplayError> {
         match origin {
-            Origin::File(path) => std::fs::remove_file(path).map_err(|e| format!("remove {}: {e}", path.display())),
+            Origin::File(path) => {
+                std::fs::remove_file(path).map_err(|e| ReplayError::io(format!("remove {}", path.display()), e))
+            }
             Origin::Object { bucket, key } => {
-                let s3 = self.s3.as_ref().ok_or("no S3 client")?;
+                let s3 = self.s3.as_ref().ok_or(ReplayError::NoClient("removing an S3 object"))?;
                 s3.delete_object()
                     .bucket(bucket)
                     .key(key)
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| format!("delete s3://{bucket}/{key}: {}", aws_sdk_s3::error::DisplayErrorContext(e)))
+                    .map_err(|e| ReplayError::io(format!("delete s3://{bucket}/{key}"), e))
             }
             Origin::SqsMessage { queue_url, receipt_handle } => {
-                let sqs = self.sqs.as_ref().ok_or("no SQS client")?;
+                let sqs = self.sqs.as_ref().ok_or(ReplayError::NoClient("deleting an SQS message"))?;
                 sqs.delete_message()
                     .queue_url(queue_url)
                     .receipt_handle(receipt_handle)
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| {
-                        format!("delete the on-failure message: {}", aws_sdk_sqs::error::DisplayErrorContext(e))
-                    })
+                    .map_err(|e| ReplayError::io("delete the on-failure message", e))
             }
         }
     }
@@ -62,7 +62,7 @@ pub fn kinesis_record(
     partition_key: &str,
     arrival_secs: f64,
     region: Option<&str>,
-) -> Result<KinesisEventRecord, String> {
+) -> Result<KinesisEventRecord, ReplayError> {
     let b64 = base64::engine::general_purpose::STANDARD.encode(data);
     serde_json::from_value(json!({
         "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": partition_key, "sequenceNumber": sequence_number,
@@ -70,23 +70,26 @@ pub fn kinesis_record(
         "eventSource": "aws:kinesis", "eventVersion": "1.0", "eventID": format!("{shard}:{sequence_number}"),
         "eventName": "aws:kinesis:record", "awsRegion": region, "eventSourceARN": stream_arn,
     }))
-    .map_err(|e| format!("cannot build a Kinesis record: {e}"))
+    .map_err(|e| ReplayError::malformed(format!("the Kinesis record {shard}:{sequence_number}"), e))
 }
 
 /// Every file under a directory or object under an S3 prefix: (name, bytes, modified epoch secs, origin).
-async fn files(loc: &Location, s3: Option<&aws_sdk_s3::Client>) -> Result<Vec<(String, Vec<u8>, f64, Origin)>, String> {
+async fn files(
+    loc: &Location,
+    s3: Option<&aws_sdk_s3::Client>,
+) -> Result<Vec<(String, Vec<u8>, f64, Origin)>, ReplayError> {
     match loc {
         Location::Dir(dir) => {
             let mut out = Vec::new();
             let mut stack = vec![dir.clone()];
             while let Some(d) = stack.pop() {
-                let entries = std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+                let entries = std::fs::read_dir(&d).map_err(|e| ReplayError::io(d.display().to_string(), e))?;
                 for entry in entries {
-                    let path = entry.map_err(|e| e.to_string())?.path();
+                    let path = entry.map_err(|e| ReplayError::io(d.display().to_string(), e))?.path();
                     if path.is_dir() {
                         stack.push(path);
                     } else {
-                        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                        let bytes = std::fs::read(&path).map_err(|e| ReplayError::io(path.display().to_string(), e))?;
                         let modified = std::fs::metadata(&path)
                             .and_then(|m| m.modified())
                             .ok()
@@ -101,7 +104,7 @@ async fn files(loc: &Location, s3: Option<&aws_sdk_s3::Client>) -> Result<Vec<(S
             Ok(out)
         }
         Location::S3 { bucket, prefix } => {
-            let s3 = s3.ok_or("an s3:// source needs AWS configuration")?;
+            let s3 = s3.ok_or(ReplayError::NoClient("an s3:// source"))?;
             let objects = crate::sinks::s3::objects::read_all(s3, bucket, prefix).await?;
             let out = objects.into_iter().map(|o| {
                 // Whole seconds, as the listing's timestamps are.
@@ -118,22 +121,23 @@ async fn files(loc: &Location, s3: Option<&aws_sdk_s3::Client>) -> Result<Vec<(S
 pub async fn quarantine(
     loc: &Location,
     s3: Option<&aws_sdk_s3::Client>,
-) -> Result<Vec<(KinesisEventRecord, Option<Origin>)>, String> {
+) -> Result<Vec<(KinesisEventRecord, Option<Origin>)>, ReplayError> {
     let mut out = Vec::new();
     for (name, bytes, _, origin) in files(loc, s3).await? {
         if !name.ends_with(".json") {
             continue;
         }
-        let e: Value = serde_json::from_slice(&bytes).map_err(|e| format!("{name}: not a quarantine entry: {e}"))?;
+        let e: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ReplayError::malformed(&name, format!("not a quarantine entry: {e}")))?;
         let text = |k: &str| e[k].as_str().map(str::to_owned);
         let data = base64::engine::general_purpose::STANDARD
-            .decode(text("data").ok_or(format!("{name}: no data"))?)
-            .map_err(|e| format!("{name}: data is not base64: {e}"))?;
+            .decode(text("data").ok_or_else(|| ReplayError::malformed(&name, "no data"))?)
+            .map_err(|e| ReplayError::malformed(&name, format!("data is not base64: {e}")))?;
         let record = kinesis_record(
             &data,
             text("eventSourceARN").as_deref(),
             &text("shardId").unwrap_or_else(|| "shardId-unknown".into()),
-            &text("sequenceNumber").ok_or(format!("{name}: no sequenceNumber"))?,
+            &text("sequenceNumber").ok_or_else(|| ReplayError::malformed(&name, "no sequenceNumber"))?,
             &text("partitionKey").unwrap_or_default(),
             e["approximateArrivalTimestamp"].as_f64().unwrap_or(0.0),
             text("awsRegion").as_deref(),
@@ -151,19 +155,19 @@ pub async fn archive(
     s3: Option<&aws_sdk_s3::Client>,
     stream_arn: &str,
     max_file_bytes: usize,
-) -> Result<Vec<(KinesisEventRecord, Option<Origin>)>, String> {
+) -> Result<Vec<(KinesisEventRecord, Option<Origin>)>, ReplayError> {
     let region = crate::das::resource::parse_stream_arn(stream_arn).region;
     let mut out = Vec::new();
     for (name, bytes, modified, _) in files(loc, s3).await? {
         let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
-            crate::das::inflate::inflate(&bytes, max_file_bytes).map_err(|e| format!("{name}: {e}"))?
+            crate::das::inflate::inflate(&bytes, max_file_bytes).map_err(|e| ReplayError::malformed(&name, e))?
         } else {
             bytes
         };
         let shard = format!("archive-{}", crate::layout::path_safe(&name));
         let values = serde_json::Deserializer::from_slice(&bytes).into_iter::<&serde_json::value::RawValue>();
         for (index, value) in values.enumerate() {
-            let raw = value.map_err(|e| format!("{name}: record {index}: {e}"))?;
+            let raw = value.map_err(|e| ReplayError::malformed(format!("{name}: record {index}"), e))?;
             let seq = format!("{index:020}");
             let record =
                 kinesis_record(raw.get().as_bytes(), Some(stream_arn), &shard, &seq, "", modified, region.as_deref())?;
@@ -182,10 +186,12 @@ pub struct FailedRange {
     pub end: String,
 }
 
-pub fn failed_range(message: &Value) -> Result<FailedRange, String> {
+pub fn failed_range(message: &Value) -> Result<FailedRange, ReplayError> {
     let info = &message["KinesisBatchInfo"];
-    let field =
-        |k: &str| info[k].as_str().map(str::to_owned).ok_or(format!("on-failure message without KinesisBatchInfo.{k}"));
+    let field = |k: &str| {
+        let missing = || ReplayError::malformed("an on-failure message", format!("no KinesisBatchInfo.{k}"));
+        info[k].as_str().map(str::to_owned).ok_or_else(missing)
+    };
     Ok(FailedRange {
         stream_arn: field("streamArn")?,
         shard_id: field("shardId")?,
@@ -202,11 +208,12 @@ fn seq_le(a: &str, b: &str) -> bool {
 pub async fn read_range(
     kinesis: &aws_sdk_kinesis::Client,
     range: &FailedRange,
-) -> Result<Vec<KinesisEventRecord>, String> {
+) -> Result<Vec<KinesisEventRecord>, ReplayError> {
     use aws_sdk_kinesis::types::ShardIteratorType;
     let region = crate::das::resource::parse_stream_arn(&range.stream_arn).region;
-    let err = |e: String| {
-        format!("{} {}: {e} (records past the stream's retention cannot be read back)", range.shard_id, range.start)
+    let what = || {
+        let (shard, start) = (&range.shard_id, &range.start);
+        format!("read {shard} from {start} (records past the stream's retention cannot be read back)")
     };
     let mut iterator = kinesis
         .get_shard_iterator()
@@ -216,9 +223,9 @@ pub async fn read_range(
         .starting_sequence_number(&range.start)
         .send()
         .await
-        .map_err(|e| err(aws_sdk_kinesis::error::DisplayErrorContext(e).to_string()))?
+        .map_err(|e| ReplayError::io(what(), e))?
         .shard_iterator
-        .ok_or_else(|| err("no shard iterator".into()))?;
+        .ok_or_else(|| ReplayError::malformed(what(), "no shard iterator"))?;
     let mut out = Vec::new();
     loop {
         let page = kinesis
@@ -228,7 +235,7 @@ pub async fn read_range(
             .stream_arn(&range.stream_arn)
             .send()
             .await
-            .map_err(|e| err(aws_sdk_kinesis::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(|e| ReplayError::io(what(), e))?;
         let mut past_end = false;
         for r in page.records() {
             if !seq_le(r.sequence_number(), &range.end) {
@@ -261,10 +268,10 @@ pub async fn on_failure(
     source: &str,
     sqs: Option<&aws_sdk_sqs::Client>,
     kinesis: &aws_sdk_kinesis::Client,
-) -> Result<Vec<ReplayBatch>, String> {
+) -> Result<Vec<ReplayBatch>, ReplayError> {
     let mut messages: Vec<(Value, Option<Origin>)> = Vec::new();
     if source.starts_with("https://") || source.starts_with("http://") {
-        let sqs = sqs.ok_or("an SQS source needs AWS configuration")?;
+        let sqs = sqs.ok_or(ReplayError::NoClient("an SQS source"))?;
         loop {
             let got = sqs
                 .receive_message()
@@ -273,13 +280,13 @@ pub async fn on_failure(
                 .visibility_timeout(900)
                 .send()
                 .await
-                .map_err(|e| format!("receive from {source}: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+                .map_err(|e| ReplayError::io(format!("receive from {source}"), e))?;
             if got.messages().is_empty() {
                 break;
             }
             for m in got.messages() {
                 let body: Value = serde_json::from_str(m.body().unwrap_or(""))
-                    .map_err(|e| format!("an SQS message is not JSON: {e}"))?;
+                    .map_err(|e| ReplayError::malformed("an SQS message", format!("not JSON: {e}")))?;
                 let origin = m
                     .receipt_handle()
                     .map(|h| Origin::SqsMessage { queue_url: source.to_owned(), receipt_handle: h.to_owned() });
@@ -287,9 +294,9 @@ pub async fn on_failure(
             }
         }
     } else {
-        let text = std::fs::read_to_string(Path::new(source)).map_err(|e| format!("{source}: {e}"))?;
+        let text = std::fs::read_to_string(Path::new(source)).map_err(|e| ReplayError::io(source, e))?;
         for value in serde_json::Deserializer::from_str(&text).into_iter::<Value>() {
-            match value.map_err(|e| format!("{source}: {e}"))? {
+            match value.map_err(|e| ReplayError::malformed(source, e))? {
                 Value::Array(list) => messages.extend(list.into_iter().map(|m| (m, None))),
                 m => messages.push((m, None)),
             }
@@ -325,7 +332,7 @@ mod tests {
                        "streamArn": "arn:aws:kinesis:us-east-1:123456789012:stream/aws-rds-das-cluster-A", "batchSize": 5}});
         let r = failed_range(&m).unwrap();
         assert_eq!((r.shard_id.as_str(), r.start.as_str(), r.end.as_str()), ("shardId-000000000001", "1", "5"));
-        assert!(failed_range(&json!({"requestContext": {}})).unwrap_err().contains("KinesisBatchInfo"));
+        assert!(failed_range(&json!({"requestContext": {}})).unwrap_err().to_string().contains("KinesisBatchInfo"));
     }
 
     #[test]

@@ -68,6 +68,8 @@ pub struct Sent<R> {
 #[derive(Debug)]
 pub struct HttpSender {
     sink: &'static str,
+    /// What the logs call the receiver ("HEC", "webhook").
+    receiver: &'static str,
     /// The most one attempt may take (`HEC_TIMEOUT_SECS`, `WEBHOOK_TIMEOUT_SECS`).
     timeout: Duration,
     backoff: Backoff,
@@ -75,8 +77,8 @@ pub struct HttpSender {
 }
 
 impl HttpSender {
-    pub fn new(sink: &'static str, timeout: Duration) -> HttpSender {
-        HttpSender { sink, timeout, backoff: Backoff::default(), counters: SinkCounters::default() }
+    pub fn new(sink: &'static str, receiver: &'static str, timeout: Duration) -> HttpSender {
+        HttpSender { sink, receiver, timeout, backoff: Backoff::default(), counters: SinkCounters::default() }
     }
 
     pub fn with_backoff(mut self, backoff: Backoff) -> HttpSender {
@@ -91,7 +93,7 @@ impl HttpSender {
     /// Sends `request`'s `items` items by `deadline`: retries what may succeed later, sets aside
     /// what the receiver refuses for good, and stops at the first item it could not deliver.
     pub async fn send<L: RetryLogic>(&self, request: &L, items: usize, deadline: Instant) -> Sent<L::Response> {
-        let sink = self.sink;
+        let (sink, receiver) = (self.sink, self.receiver);
         let mut refused = Vec::new();
         let mut from = 0;
         let mut attempt = 0u32;
@@ -110,7 +112,7 @@ impl HttpSender {
                 }
                 Action::Refuse { item, reason } => {
                     let item = from + item.min(items - from - 1);
-                    warn!(sink, item, reason, "the receiver refused one item; setting it aside and sending the rest");
+                    warn!(sink, item, reason, "{receiver} refused one item; setting it aside and sending the rest");
                     refused.push(Refusal { item, reason, detail: request.describe(&answer) });
                     from = item + 1;
                     attempt = 0;
@@ -121,14 +123,15 @@ impl HttpSender {
                         return Sent { refused, result: Err(Failed { from, detail }) };
                     };
                     let delay_ms = delay.as_millis() as u64;
-                    warn!(sink, answer = %request.describe(&answer), attempt, delay_ms, "request failed; retrying");
+                    let answer = request.describe(&answer);
+                    warn!(sink, answer = %answer, attempt, delay_ms, "{receiver} request failed; retrying");
                     self.counters.retry();
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
                 Action::GiveUp => {
                     let answer = request.describe(&answer);
-                    error!(sink, answer = %answer, "the receiver refused the request (configuration error?)");
+                    error!(sink, answer = %answer, "{receiver} refused the request (configuration error?)");
                     return Sent { refused, result: Err(Failed { from, detail: format!("refused: {answer}") }) };
                 }
             }
@@ -169,7 +172,7 @@ mod tests {
 
     fn fast() -> HttpSender {
         let backoff = Backoff { base: Duration::from_millis(1), cap: Duration::from_millis(2) };
-        HttpSender::new("test", Duration::from_secs(1)).with_backoff(backoff)
+        HttpSender::new("test", "test", Duration::from_secs(1)).with_backoff(backoff)
     }
 
     #[tokio::test]

@@ -65,7 +65,7 @@ impl HecConfig {
     }
 
     /// The sink, sending with `client` and `token` (read by the set-up when it is in Secrets Manager).
-    pub fn build(self, client: reqwest::Client, token: &HecToken) -> Result<super::HecSink, String> {
+    pub fn build(self, client: reqwest::Client, token: &HecToken) -> Result<super::HecSink, super::BadToken> {
         super::HecSink::new(client, self, token)
     }
 

@@ -35,11 +35,16 @@ pub struct HecSink {
     sender: HttpSender,
 }
 
+/// A token that cannot be sent in a header (a control character in it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the HEC token is not a valid header value")]
+pub struct BadToken;
+
 impl HecSink {
-    pub fn new(client: reqwest::Client, config: HecConfig, token: &HecToken) -> Result<HecSink, String> {
-        let auth = auth_header(token).ok_or("HEC_TOKEN: not a valid header value")?;
+    pub fn new(client: reqwest::Client, config: HecConfig, token: &HecToken) -> Result<HecSink, BadToken> {
+        let auth = auth_header(token).ok_or(BadToken)?;
         let channel = config.ack.then(|| uuid::Uuid::new_v4().to_string());
-        let sender = HttpSender::new("hec", config.timeout);
+        let sender = HttpSender::new("hec", "HEC", config.timeout);
         Ok(HecSink { client, config, auth, channel, sender })
     }
 

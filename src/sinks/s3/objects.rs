@@ -2,6 +2,8 @@
 
 use bytes::Bytes;
 
+use crate::error::IoError;
+
 /// One object read back whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredObject {
@@ -12,7 +14,7 @@ pub struct StoredObject {
 }
 
 /// Every object under `prefix` of `bucket`, in key order, following the listing's pages.
-pub async fn read_all(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<StoredObject>, String> {
+pub async fn read_all(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<StoredObject>, IoError> {
     let mut out = Vec::new();
     let mut token = None;
     loop {
@@ -23,7 +25,7 @@ pub async fn read_all(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Re
             .set_continuation_token(token.clone())
             .send()
             .await
-            .map_err(|e| format!("list s3://{bucket}/{prefix}: {}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            .map_err(|e| IoError::new(format!("list s3://{bucket}/{prefix}"), e))?;
         for object in page.contents() {
             let Some(key) = object.key() else { continue };
             let got = s3
@@ -32,8 +34,8 @@ pub async fn read_all(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Re
                 .key(key)
                 .send()
                 .await
-                .map_err(|e| format!("get s3://{bucket}/{key}: {}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
-            let body = got.body.collect().await.map_err(|e| format!("read s3://{bucket}/{key}: {e}"))?;
+                .map_err(|e| IoError::new(format!("get s3://{bucket}/{key}"), e))?;
+            let body = got.body.collect().await.map_err(|e| IoError::new(format!("read s3://{bucket}/{key}"), e))?;
             let modified_ms = object.last_modified().and_then(|t| t.to_millis().ok());
             out.push(StoredObject { key: key.to_owned(), modified_ms, body: body.into_bytes() });
         }

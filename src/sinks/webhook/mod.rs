@@ -26,7 +26,7 @@ pub struct WebhookSink {
 impl WebhookSink {
     pub fn new(client: reqwest::Client, config: WebhookConfig) -> WebhookSink {
         let key = sign::key(&config.secret.0);
-        let sender = HttpSender::new("webhook", config.timeout);
+        let sender = HttpSender::new("webhook", "webhook", config.timeout);
         WebhookSink { client, config, key, sender }
     }
 
