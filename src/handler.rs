@@ -15,7 +15,7 @@ use crate::pipeline::{run, Stages};
 use crate::sinks::quarantine::QuarantineStore;
 use crate::sinks::{Fanout, Sink};
 
-pub use crate::pipeline::fates::{FilterCounts, Summary};
+pub use crate::pipeline::fates::Summary;
 
 pub struct Forwarder {
     config: Config,

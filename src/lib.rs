@@ -3,10 +3,10 @@
 
 pub mod cli;
 pub mod columnar;
-pub mod compact;
+pub(crate) mod compact;
 pub mod config;
 pub mod das;
-pub mod error;
+pub(crate) mod error;
 pub mod esdk;
 pub mod gzip;
 pub mod handler;
@@ -14,13 +14,13 @@ pub mod keys;
 pub mod lambda;
 pub mod layout;
 pub mod logging;
-pub mod metrics;
+pub(crate) mod metrics;
 pub mod ocsf;
 pub mod parallel;
 pub mod pipeline;
 pub mod redact;
-pub mod replay;
-pub mod setup;
+pub(crate) mod replay;
+pub(crate) mod setup;
 pub mod sinks;
 
 // mimalloc for every binary built on this crate (the Lambda, the tests, the benches): a batch

@@ -1,10 +1,10 @@
 //! The command-line side of the binary (when not running in Lambda): the subcommands and what
 //! each runs. Each runs with the same configuration as the function.
 
-pub mod compact;
+pub(crate) mod compact;
 pub mod generate;
-pub mod invoke;
-pub mod replay;
+pub(crate) mod invoke;
+pub(crate) mod replay;
 
 use std::path::PathBuf;
 

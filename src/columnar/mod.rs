@@ -2,14 +2,14 @@
 //! zstd-compressed Parquet file of the fixed schema out, rows sorted by `time` then
 //! `metadata.uid`; and Parquet files back to lines.
 
-pub mod arrays;
-pub mod reader;
-pub mod rows;
+pub(crate) mod arrays;
+pub(crate) mod reader;
+pub(crate) mod rows;
 pub mod schema;
-pub mod writer;
+pub(crate) mod writer;
 
 pub use reader::read_lines;
-pub use rows::{key, RowKey};
+pub use rows::key;
 pub use writer::{write, StreamWriter, WriteOptions};
 
 /// Why lines could not become Parquet or Parquet could not become lines.

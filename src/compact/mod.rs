@@ -4,7 +4,7 @@
 //! retried with another split wrote them twice) are dropped by `metadata.uid`. Rerunning a
 //! window writes the same keys with the same bytes; the sources are left in place.
 
-pub mod window;
+pub(crate) mod window;
 
 use std::collections::BTreeMap;
 

@@ -7,7 +7,7 @@
 //! whole function shares, puts the sinks in the order `SINKS` names them, and applies the rules
 //! that span parts (`validate`).
 
-pub mod env;
+pub(crate) mod env;
 
 use std::path::PathBuf;
 use std::time::Duration;

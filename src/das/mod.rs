@@ -3,11 +3,11 @@
 
 pub mod activity;
 pub mod envelope;
-pub mod event;
+pub(crate) mod event;
 pub mod inflate;
-pub mod json;
-pub mod resource;
-pub mod scan;
+pub(crate) mod json;
+pub(crate) mod resource;
+pub(crate) mod scan;
 pub mod time;
 
 pub use envelope::Envelope;

@@ -37,11 +37,6 @@ pub struct Timestamp {
     pub rfc3339: String,
 }
 
-/// Parses a timestamp into epoch milliseconds (UTC); `None` when it is not one.
-pub fn parse_millis(text: &str) -> Option<i64> {
-    parse(text).map(|t| t.millis)
-}
-
 /// Parses a timestamp; `None` when it is not one.
 pub fn parse(text: &str) -> Option<Timestamp> {
     let t = text.trim();
@@ -111,7 +106,9 @@ pub fn parse(text: &str) -> Option<Timestamp> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_millis;
+    fn parse_millis(text: &str) -> Option<i64> {
+        super::parse(text).map(|t| t.millis)
+    }
 
     #[test]
     fn formats_seen_in_das() {

@@ -60,11 +60,6 @@ impl<'a> Reader<'a> {
     pub fn remaining(&self) -> usize {
         self.buf.len() - self.offset
     }
-
-    /// The whole underlying buffer (for slicing authenticated regions).
-    pub fn buffer(&self) -> &'a [u8] {
-        self.buf
-    }
 }
 
 #[cfg(test)]

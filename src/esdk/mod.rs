@@ -8,7 +8,7 @@
 //! of them passed; partial plaintext is zeroized on failure.
 
 mod body;
-pub mod codec;
+pub(crate) mod codec;
 pub mod encrypt;
 mod error;
 mod footer;
@@ -23,8 +23,8 @@ use zeroize::Zeroizing;
 
 pub use error::EsdkError;
 pub use header::Header;
-pub use keyring::{RawAesKeyring, DAS_KEY_NAME, DAS_PROVIDER_ID};
-pub use suite::{Suite, SUITES};
+pub use keyring::RawAesKeyring;
+pub use suite::Suite;
 
 use gcm::Gcm;
 

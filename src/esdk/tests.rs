@@ -2,6 +2,8 @@
 //! (Interop with the official ESDK is in `tests/it/esdk_interop.rs`.)
 
 use super::encrypt::{encrypt, EncryptParams};
+use super::keyring::DAS_KEY_NAME;
+use super::suite::SUITES;
 use super::*;
 
 const WRAP: [u8; 32] = [0x42; 32];

@@ -56,10 +56,6 @@ impl DataKeyCache {
         }
     }
 
-    pub fn provider_name(&self) -> &'static str {
-        self.provider.name()
-    }
-
     pub async fn get(&self, blob: &[u8], ctx: KeyContext<'_>) -> Result<Arc<WrappingKey>, KeyError> {
         let ran = AtomicBool::new(false);
         let load = async {

@@ -2,8 +2,8 @@
 //! wraps the ESDK data key. `KeyProvider` is the I/O edge (KMS, or a local
 //! key file for demos and tests); `DataKeyCache` sits in front of it.
 
-pub mod cache;
-pub mod kms;
+pub(crate) mod cache;
+pub(crate) mod kms;
 pub mod local;
 
 use std::fmt;
@@ -11,7 +11,7 @@ use std::fmt;
 use futures::future::BoxFuture;
 use zeroize::Zeroizing;
 
-pub use cache::{DataKeyCache, KeyStats};
+pub use cache::DataKeyCache;
 
 /// A plaintext wrapping key; zeroized when the last reference is dropped.
 pub struct WrappingKey(Zeroizing<Vec<u8>>);

@@ -2,13 +2,12 @@
 //! mapping from DAS events, and the optional event filters.
 
 pub mod activity;
-pub mod filter;
-pub mod map;
-pub mod model;
+pub(crate) mod filter;
+pub(crate) mod map;
+pub(crate) mod model;
 pub mod status;
-pub mod write;
+pub(crate) mod write;
 
 pub use filter::{Dropped, Filters};
 pub use map::{map, RecordContext};
-pub use model::Event;
 pub use write::write_event;

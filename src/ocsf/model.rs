@@ -6,9 +6,7 @@ use std::borrow::Cow;
 
 use crate::das::RawEvent;
 
-pub const OCSF_VERSION: &str = "1.3.0";
 pub const CLASS_UID: u32 = 6005;
-pub const CATEGORY_UID: u32 = 6;
 
 pub type Text<'e> = Cow<'e, str>;
 

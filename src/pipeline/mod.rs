@@ -14,9 +14,9 @@
 
 pub mod decode;
 mod deliver;
-pub mod fates;
-pub mod lookup;
-pub mod workers;
+pub(crate) mod fates;
+pub(crate) mod lookup;
+pub(crate) mod workers;
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -5,7 +5,7 @@
 //! parameters: literals by definition) become `?` in both modes. The OCSF event says what was done
 //! under `unmapped.redaction`.
 
-pub mod tokenizer;
+pub(crate) mod tokenizer;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

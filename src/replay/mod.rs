@@ -12,7 +12,7 @@
 //! Output keys derive from the input (shard and sequence numbers), so a replay run twice writes
 //! the same objects, never duplicates.
 
-pub mod sources;
+pub(crate) mod sources;
 
 /// Why replay stopped.
 #[derive(Debug, thiserror::Error)]

@@ -3,14 +3,14 @@
 //! or compresses as they fill), and `finish` makes durable what it took and says from which
 //! record on, if any, it did not. The fan-out runs every configured sink on the same chunks.
 
-pub mod fanout;
+pub(crate) mod fanout;
 pub mod file;
 pub mod hec;
-pub mod http;
+pub(crate) mod http;
 pub mod quarantine;
 pub mod retry;
 pub mod s3;
-pub mod stdout;
+pub(crate) mod stdout;
 pub mod webhook;
 
 use std::sync::Arc;

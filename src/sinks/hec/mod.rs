@@ -9,10 +9,10 @@
 //! naming an `invalid-event-number` quarantines that event and resends only
 //! the events after it; an event too large for HEC alone (413) is quarantined.
 
-pub mod ack;
-pub mod config;
-pub mod encoder;
-pub mod request;
+pub(crate) mod ack;
+pub(crate) mod config;
+pub(crate) mod encoder;
+pub(crate) mod request;
 
 use std::time::{Duration, Instant};
 

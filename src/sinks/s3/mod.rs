@@ -14,8 +14,8 @@
 //! its last piece and aborted if the batch ends first.
 
 pub mod config;
-pub mod objects;
-pub mod upload;
+pub(crate) mod objects;
+pub(crate) mod upload;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

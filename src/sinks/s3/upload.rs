@@ -82,10 +82,6 @@ impl Upload {
         }
     }
 
-    pub fn is_multipart(&self) -> bool {
-        self.upload_id.is_some()
-    }
-
     /// Uploads what is pending as the next part (starting the multipart upload under `key`
     /// when this is the first). The caller makes sure it is at least `MIN_PART_BYTES`.
     pub async fn upload_part(&mut self, to: &Target<'_>, key: impl FnOnce() -> String) -> Result<(), String> {

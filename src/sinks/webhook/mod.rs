@@ -2,8 +2,8 @@
 //! signed as Standard Webhooks do, with the retry policy of the HEC sink; a
 //! request goes out as soon as its body is full.
 
-pub mod config;
-pub mod sign;
+pub(crate) mod config;
+pub(crate) mod sign;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
