@@ -74,12 +74,16 @@ pub fn parse_stream_arn(arn: &str) -> StreamSource {
 
 /// The resource id for a record: the override when configured, else the stream name.
 pub fn resource_id(event_source_arn: Option<&str>, override_id: Option<&str>) -> Result<ResourceId, ResourceError> {
+    resource_id_of(event_source_arn.map(parse_stream_arn).as_ref(), override_id)
+}
+
+/// `resource_id`, from the stream's ARN already parsed (None: the record named no ARN).
+pub fn resource_id_of(source: Option<&StreamSource>, override_id: Option<&str>) -> Result<ResourceId, ResourceError> {
     if let Some(id) = override_id {
         return ResourceId::new(id);
     }
-    let arn = event_source_arn.ok_or(ResourceError::NoSource)?;
-    let stream = parse_stream_arn(arn).stream.unwrap_or_default();
-    let id = stream.strip_prefix(STREAM_PREFIX).ok_or_else(|| ResourceError::NotDasStream(stream.clone()))?;
+    let stream = source.ok_or(ResourceError::NoSource)?.stream.as_deref().unwrap_or_default();
+    let id = stream.strip_prefix(STREAM_PREFIX).ok_or_else(|| ResourceError::NotDasStream(stream.to_owned()))?;
     ResourceId::new(id)
 }
 

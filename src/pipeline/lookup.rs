@@ -7,7 +7,7 @@ use std::sync::Arc;
 use aws_lambda_events::event::kinesis::KinesisEventRecord;
 use futures::stream::{self, Stream, StreamExt};
 
-use crate::das::resource::{resource_id, ResourceId};
+use crate::das::resource::{ResourceError, ResourceId, StreamSource};
 use crate::das::{envelope, Envelope};
 use crate::error::Failure;
 use crate::keys::{DataKeyCache, KeyContext, WrappingKey};
@@ -22,15 +22,17 @@ pub struct Keyed {
     pub key: Arc<WrappingKey>,
 }
 
+/// The stream a record came from, and the resource id it gives (or why it gives none).
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub stream: Arc<StreamSource>,
+    pub resource: Result<ResourceId, ResourceError>,
+}
+
 /// Envelope, resource id and (cached) wrapping key of one record.
-pub async fn lookup(
-    data: &[u8],
-    event_source_arn: Option<&str>,
-    resource_override: Option<&str>,
-    keys: &DataKeyCache,
-) -> Result<Keyed, Failure> {
+pub async fn lookup(data: &[u8], source: &Source, keys: &DataKeyCache) -> Result<Keyed, Failure> {
     let Envelope { version, message, key_blob } = envelope::parse(data)?;
-    let resource = resource_id(event_source_arn, resource_override)?;
+    let resource = source.resource.clone()?;
     let ctx = KeyContext { key: resource.encryption_context_key(), value: resource.as_str() };
     let key = keys.get(&key_blob, ctx).await?;
     Ok(Keyed { resource, version, message, key })
@@ -39,11 +41,11 @@ pub async fn lookup(
 /// The lookups of `records`, in order, `concurrency` at a time.
 pub fn lookups<'a>(
     records: &'a [KinesisEventRecord],
-    resource_override: Option<&'a str>,
+    sources: &'a [Source],
     keys: &'a DataKeyCache,
     concurrency: usize,
 ) -> impl Stream<Item = Result<Keyed, Failure>> + 'a {
-    stream::iter(records)
-        .map(move |r| lookup(&r.kinesis.data.0, r.event_source_arn.as_deref(), resource_override, keys))
+    stream::iter(records.iter().zip(sources))
+        .map(move |(r, source)| lookup(&r.kinesis.data.0, source, keys))
         .buffered(concurrency.max(1))
 }

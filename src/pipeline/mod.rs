@@ -27,7 +27,7 @@ use futures::StreamExt;
 use tracing::{error, info};
 
 use crate::config::Config;
-use crate::das::resource::{parse_stream_arn, StreamSource};
+use crate::das::resource::{parse_stream_arn, resource_id_of};
 use crate::error::Failure;
 use crate::keys::DataKeyCache;
 use crate::ocsf::Filters;
@@ -36,6 +36,7 @@ use crate::sinks::{BatchInfo, Chunk, Fanout};
 use decode::Job;
 use deliver::{quarantine_entry, Delivery};
 use fates::{Fates, Summary};
+use lookup::Source;
 use workers::Workers;
 
 /// How the memory budget of a batch (`BATCH_MEMORY_MB`) is shared.
@@ -81,9 +82,10 @@ fn arrival_ms(record: &KinesisEventRecord) -> i64 {
     record.kinesis.approximate_arrival_timestamp.0.timestamp_millis()
 }
 
-/// The stream of each record, its ARN parsed once per distinct ARN.
-fn sources(records: &[KinesisEventRecord]) -> Vec<Arc<StreamSource>> {
-    let mut last: Option<(Option<&str>, Arc<StreamSource>)> = None;
+/// The stream of each record and the resource id it gives, its ARN parsed once per run of
+/// records with the same ARN (a batch comes from one stream).
+fn sources(records: &[KinesisEventRecord], resource_override: Option<&str>) -> Vec<Source> {
+    let mut last: Option<(Option<&str>, Source)> = None;
     records
         .iter()
         .map(|r| {
@@ -91,7 +93,9 @@ fn sources(records: &[KinesisEventRecord]) -> Vec<Arc<StreamSource>> {
             match &last {
                 Some((a, s)) if *a == arn => s.clone(),
                 _ => {
-                    let s = Arc::new(arn.map(parse_stream_arn).unwrap_or_default());
+                    let parsed = arn.map(parse_stream_arn);
+                    let resource = resource_id_of(parsed.as_ref(), resource_override);
+                    let s = Source { stream: Arc::new(parsed.unwrap_or_default()), resource };
                     last = Some((arn, s.clone()));
                     s
                 }
@@ -130,12 +134,11 @@ pub async fn run(stages: &Stages<'_>, event: &KinesisEvent, deadline: Instant) -
         budget.chunk_bytes(),
         budget.ahead_bytes(),
     );
-    let sources = sources(records);
+    let sources = sources(records, resource_override);
     let mut fates = Fates::new(records.len());
     let mut cut_reason = None;
     let mut to_decode = 0;
-    let mut lookups =
-        std::pin::pin!(lookup::lookups(records, resource_override, stages.keys, config.decrypt_concurrency));
+    let mut lookups = std::pin::pin!(lookup::lookups(records, &sources, stages.keys, config.decrypt_concurrency));
     let until = tokio::time::Instant::from_std(stop_at);
     loop {
         let index = to_decode;
@@ -151,7 +154,7 @@ pub async fn run(stages: &Stages<'_>, event: &KinesisEvent, deadline: Instant) -
                     Ok(keyed) => Ok(Job {
                         index,
                         keyed,
-                        source: sources[index].clone(),
+                        source: sources[index].stream.clone(),
                         arrival_ms: arrival_ms(&records[index]),
                     }),
                     Err(f) => Err((index, f)),
@@ -176,7 +179,7 @@ pub async fn run(stages: &Stages<'_>, event: &KinesisEvent, deadline: Instant) -
     };
     let mut d = Delivery {
         records,
-        sources,
+        sources: sources.iter().map(|s| s.stream.clone()).collect(),
         writer: stages.sinks.open(&batch),
         quarantine: stages.quarantine,
         fates,

@@ -1,0 +1,64 @@
+use super::*;
+
+#[test]
+fn tolerant_fields_sorted_unique_and_borrowed() {
+    let text = r#"{"type":"record","pid":"123","sessionId":42,"exitCode":"","rowCount":null,
+        "newField":[1, 2],"pid":"124","na\u006de":"x"}"#;
+    let e = RawEvent::parse(text).unwrap();
+    let names: Vec<&str> = e.fields().iter().map(|f| f.name.as_ref()).collect();
+    assert_eq!(names, ["exitCode", "name", "newField", "pid", "rowCount", "sessionId", "type"]);
+    assert_eq!(e.integer("pid"), Some(124), "the last of a duplicated name wins");
+    assert_eq!(e.text("sessionId").as_deref(), Some("42"));
+    assert_eq!(e.text("exitCode"), None);
+    assert_eq!(e.integer("rowCount"), None);
+    assert!(matches!(e.get("type").unwrap().0, Cow::Borrowed(_)));
+    let mut out = Vec::new();
+    e.write_canonical(&mut out);
+    let v: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(out, serde_json::to_vec(&v).unwrap());
+    assert!(!e.is_heartbeat());
+    assert!(RawEvent::parse(r#"{"type":"HeartBeat"}"#).unwrap().is_heartbeat());
+}
+
+#[test]
+fn events_of_one_shape_are_read_alike() {
+    // The second and third events have the names of the first (the order is remembered);
+    // the fourth escapes a name and the fifth drops one: both are sorted afresh.
+    let texts = [
+        r#"{"z":1,"a":2,"type":3,"a":4}"#,
+        r#"{"z":"x","a":[],"type":null,"a":"last"}"#,
+        r#"{"z":5,"a":6,"type":7,"a":8}"#,
+        r#"{"z":5,"\u0061":6,"type":7,"a":8}"#,
+        r#"{"z":5,"a":6,"type":7}"#,
+    ];
+    for text in texts {
+        let e = RawEvent::parse(text).unwrap();
+        let mut out = Vec::new();
+        e.write_canonical(&mut out);
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), v.to_string(), "{text}");
+        for name in ["z", "a", "type"] {
+            // Through the index of known names too ("type" is one).
+            assert_eq!(e.get(name).map(|v| v.as_str().to_owned()), v.get(name).map(|v| v.to_string()), "{text}");
+        }
+    }
+}
+
+#[test]
+fn what_is_not_an_event() {
+    assert_eq!(RawEvent::parse("[1]").unwrap_err(), EventError::NotObject);
+    assert!(matches!(RawEvent::parse(r#"{"a":}"#), Err(EventError::NotJson(_))));
+    assert!(matches!(RawEvent::parse(r#"{"a":"\ud800"}"#), Err(EventError::NotJson(_))));
+    assert!(matches!(RawEvent::parse(r#"{"a":1} x"#), Err(EventError::NotJson(_))));
+    assert!(matches!(RawEvent::parse(r#"{"\ud800":1}"#), Err(EventError::NotJson(_))));
+}
+
+#[test]
+fn marks_and_redaction() {
+    let mut e = RawEvent::parse(r#"{"a":1,"b":"x","c":true}"#).unwrap();
+    e.mark("b", true);
+    assert_eq!(e.unplaced().map(|f| f.name.as_ref()).collect::<Vec<_>>(), ["a", "c"]);
+    assert!(e.set("b", RawJson::string("y\n")));
+    assert!(!e.set("zz", RawJson::string("y")));
+    assert_eq!(e.text("b").as_deref(), Some("y\n"));
+}
