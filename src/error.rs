@@ -87,3 +87,15 @@ impl IoError {
         IoError { what: what.into(), source: source.into() }
     }
 }
+
+/// `e` and each of its causes, `a: b: c` (what a failure's detail carries).
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}

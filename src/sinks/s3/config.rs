@@ -142,10 +142,10 @@ pub fn security_lake_source_from_env(env: &Env) -> Result<Option<String>, Config
         (None, Some(_)) => Err(err("SECURITY_LAKE_SOURCE_VERSION", "needs SECURITY_LAKE_SOURCE, which is not set")),
         (None, None) => Ok(None),
         (Some(name), version) => {
-            check_source_name(&name).map_err(|why| err("SECURITY_LAKE_SOURCE", why))?;
+            check_source_name(&name)?;
             match version {
                 Some(v) => {
-                    check_source_version(&v).map_err(|why| err("SECURITY_LAKE_SOURCE_VERSION", why))?;
+                    check_source_version(&v)?;
                     Ok(Some(format!("{name}/{v}")))
                 }
                 None => Ok(Some(name)),
@@ -217,7 +217,7 @@ impl S3Config {
 }
 
 /// A Security Lake custom source version (`SECURITY_LAKE_SOURCE_VERSION`): 1-32 of `A-Z a-z 0-9 . - _`.
-pub fn check_source_version(version: &str) -> Result<(), String> {
+fn check_source_version(version: &str) -> Result<(), ConfigError> {
     let ok = !version.is_empty()
         && version.len() <= 32
         && version != "."
@@ -226,18 +226,18 @@ pub fn check_source_version(version: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("{version:?} is not 1-32 of A-Z a-z 0-9 . - _"))
+        Err(err("SECURITY_LAKE_SOURCE_VERSION", format!("{version:?} is not 1-32 of A-Z a-z 0-9 . - _")))
     }
 }
 
 /// A Security Lake custom source name: 1-64 of `A-Z a-z 0-9 - _` (it becomes a path segment).
-pub fn check_source_name(name: &str) -> Result<(), String> {
+fn check_source_name(name: &str) -> Result<(), ConfigError> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
-        Err(format!("{name:?} is not 1-64 of A-Z a-z 0-9 - _"))
+        Err(err("SECURITY_LAKE_SOURCE", format!("{name:?} is not 1-64 of A-Z a-z 0-9 - _")))
     }
 }

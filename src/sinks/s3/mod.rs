@@ -27,7 +27,8 @@ use upload::{Target, Upload, MIN_PART_BYTES, PART_BYTES};
 
 use super::quarantine::{QuarantineEntry, QuarantineStore};
 use super::{BatchInfo, Chunk, Delivery, Part, RecordMeta, Sink, SinkError, SinkWriter};
-use crate::columnar::StreamWriter;
+use crate::columnar::{ColumnarError, StreamWriter};
+use crate::error::chain;
 use crate::layout::{hive_dir, object_key, security_lake_dir};
 
 pub struct S3Sink {
@@ -84,13 +85,13 @@ impl Object {
     }
 }
 
-fn new_object(config: &S3Config, dir: &str, first: &Arc<RecordMeta>) -> Result<Object, String> {
+fn new_object(config: &S3Config, dir: &str, first: &Arc<RecordMeta>) -> Result<Object, ColumnarError> {
     let (content_type, parquet) = match config.format {
         Format::Ndjson => ("application/x-ndjson", None),
         Format::Parquet => {
             // Row groups of a quarter of the buffers' budget (at least 1 MiB of lines).
             let row_group = (config.buffer_bytes / 4).max(1 << 20);
-            let writer = StreamWriter::new(config.zstd_level, row_group).map_err(|e| e.to_string())?;
+            let writer = StreamWriter::new(config.zstd_level, row_group)?;
             ("application/vnd.apache.parquet", Some(writer))
         }
     };
@@ -121,12 +122,12 @@ async fn close(mut o: Object, naming: &Naming, to: &Target<'_>) -> Result<(), Si
             Ok(bytes) => o.upload.pending.extend_from_slice(&bytes),
             Err(e) => {
                 o.upload.abort(to).await;
-                return Err(SinkError::new("s3", first, e.to_string()));
+                return Err(SinkError::new("s3", first, chain(&e)));
             }
         }
     }
     let key = naming.key(&o, false);
-    o.upload.close(to, || key).await.map(drop).map_err(|e| SinkError::new("s3", first, e))
+    o.upload.close(to, || key).await.map(drop).map_err(|e| SinkError::new("s3", first, chain(&e)))
 }
 
 struct S3Writer<'a> {
@@ -157,15 +158,15 @@ impl S3Writer<'_> {
                     std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
                     std::collections::btree_map::Entry::Vacant(e) => {
                         let o = new_object(&self.sink.config, &dir, &rec.meta)
-                            .map_err(|e| SinkError::new("s3", rec.meta.index, e))?;
+                            .map_err(|e| SinkError::new("s3", rec.meta.index, chain(&e)))?;
                         e.insert(o)
                     }
                 };
                 o.upload.last = rec.meta.clone();
                 match &mut o.parquet {
-                    Some(writer) => writer
-                        .push(line.bytes)
-                        .map_err(|e| SinkError::new("s3", o.upload.first.index, e.to_string()))?,
+                    Some(writer) => {
+                        writer.push(line.bytes).map_err(|e| SinkError::new("s3", o.upload.first.index, chain(&e)))?
+                    }
                     None => {
                         let body = groups.entry((large, dir)).or_insert_with(|| self.scratch.pop().unwrap_or_default());
                         body.extend_from_slice(line.bytes);
@@ -224,7 +225,7 @@ impl S3Writer<'_> {
             let Some(o) = objects.get_mut(&dir) else { return Ok(()) };
             if let Some(writer) = o.parquet.as_mut().filter(|w| w.held() > 0) {
                 let written = crate::parallel::blocking(|| writer.write_row_group());
-                written.map_err(|e| SinkError::new("s3", o.upload.first.index, e.to_string()))?;
+                written.map_err(|e| SinkError::new("s3", o.upload.first.index, chain(&e)))?;
                 o.drain();
             } else if o.upload.pending.len() >= MIN_PART_BYTES {
                 self.upload_part(large, &dir, &to).await?;
@@ -247,7 +248,7 @@ impl S3Writer<'_> {
             Err(e) => {
                 let first = o.upload.first.index;
                 o.upload.abort(to).await;
-                Err(SinkError::new("s3", first, e))
+                Err(SinkError::new("s3", first, chain(&e)))
             }
         }
     }
@@ -338,7 +339,7 @@ impl QuarantineStore for S3Quarantine {
                         let i = n * 16 + j;
                         let body = serde_json::to_vec_pretty(entry).map_err(|e| (i, e.to_string()))?;
                         let key = entry.key(&self.0.config.quarantine_prefix);
-                        to.put(&key, body, "application/json").await.map_err(|e| (i, e))
+                        to.put(&key, body, "application/json").await.map_err(|e| (i, chain(&e)))
                     }
                 });
                 let failed = join_all(puts).await.into_iter().filter_map(Result::err).min_by_key(|(i, _)| *i);

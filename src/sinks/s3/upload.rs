@@ -9,6 +9,7 @@ use std::time::Instant;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 
+use crate::error::{chain, BoxError};
 use crate::sinks::RecordMeta;
 
 /// A part is uploaded once this much is waiting (S3's minimum part is 5 MiB).
@@ -24,26 +25,40 @@ pub struct Target<'a> {
     pub deadline: Instant,
 }
 
-impl Target<'_> {
-    fn describe(&self, key: &str, e: impl std::fmt::Display) -> String {
-        format!("s3://{}/{key}: {e}", self.bucket)
-    }
+/// A request about `s3://bucket/key` that did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// S3 or the connection refused it (the SDK's error, with its causes, is the source).
+    #[error("s3://{bucket}/{key}")]
+    Failed {
+        bucket: String,
+        key: String,
+        #[source]
+        source: BoxError,
+    },
+    #[error("s3://{bucket}/{key}: deadline reached")]
+    Deadline { bucket: String, key: String },
+    #[error("s3://{bucket}/{key}: no upload id in the answer")]
+    NoUploadId { bucket: String, key: String },
+}
 
+impl Target<'_> {
     /// Runs one request by the deadline.
     async fn call<T, E: std::error::Error + Send + Sync + 'static>(
         &self,
         key: &str,
         request: impl std::future::Future<Output = Result<T, aws_sdk_s3::error::SdkError<E>>>,
-    ) -> Result<T, String> {
+    ) -> Result<T, RequestError> {
+        let (bucket, key) = (self.bucket.to_owned(), key.to_owned());
         match tokio::time::timeout_at(self.deadline.into(), request).await {
             Ok(Ok(out)) => Ok(out),
-            Ok(Err(e)) => Err(self.describe(key, aws_sdk_s3::error::DisplayErrorContext(e))),
-            Err(_) => Err(self.describe(key, "deadline reached")),
+            Ok(Err(e)) => Err(RequestError::Failed { bucket, key, source: e.into() }),
+            Err(_) => Err(RequestError::Deadline { bucket, key }),
         }
     }
 
     /// One whole object.
-    pub async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), String> {
+    pub async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), RequestError> {
         self.counters.request(body.len());
         let request = self
             .client
@@ -84,14 +99,15 @@ impl Upload {
 
     /// Uploads what is pending as the next part (starting the multipart upload under `key`
     /// when this is the first). The caller makes sure it is at least `MIN_PART_BYTES`.
-    pub async fn upload_part(&mut self, to: &Target<'_>, key: impl FnOnce() -> String) -> Result<(), String> {
+    pub async fn upload_part(&mut self, to: &Target<'_>, key: impl FnOnce() -> String) -> Result<(), RequestError> {
         let key = self.key.get_or_insert_with(key).clone();
         if self.upload_id.is_none() {
             to.counters.request(0);
             let request =
                 to.client.create_multipart_upload().bucket(to.bucket).key(&key).content_type(self.content_type).send();
             let created = to.call(&key, request).await?;
-            let id = created.upload_id().ok_or_else(|| to.describe(&key, "no upload id in the answer"))?;
+            let no_id = || RequestError::NoUploadId { bucket: to.bucket.to_owned(), key: key.clone() };
+            let id = created.upload_id().ok_or_else(no_id)?;
             self.upload_id = Some(id.to_owned());
         }
         let id = self.upload_id.clone().unwrap_or_default();
@@ -114,7 +130,7 @@ impl Upload {
     }
 
     /// Closes the object: one PUT under `key`, or the last part and the completion.
-    pub async fn close(mut self, to: &Target<'_>, key: impl FnOnce() -> String) -> Result<String, String> {
+    pub async fn close(mut self, to: &Target<'_>, key: impl FnOnce() -> String) -> Result<String, RequestError> {
         if self.upload_id.is_none() {
             let key = self.key.take().unwrap_or_else(key);
             let body = std::mem::take(&mut self.pending);
@@ -155,7 +171,7 @@ impl Upload {
         let request = to.client.abort_multipart_upload().bucket(to.bucket).key(&key).upload_id(&id).send();
         if let Err(e) = to.call(&key, request).await {
             // The bucket's lifecycle rule for incomplete uploads removes it later.
-            tracing::warn!(sink = "s3", detail = %e, "aborting a multipart upload failed");
+            tracing::warn!(sink = "s3", detail = %chain(&e), "aborting a multipart upload failed");
         }
     }
 }
