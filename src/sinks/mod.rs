@@ -214,6 +214,42 @@ pub trait Sink: Send + Sync {
     fn open<'a>(&'a self, batch: &BatchInfo) -> Box<dyn SinkWriter + 'a>;
 }
 
+/// A writer that gathers chunks into requests or objects of its own: `take` sends what fills,
+/// `flush` what is left (only when nothing failed before), `settle` what must happen whatever
+/// happened (acknowledgements, closing and aborting objects). Each is a `SinkWriter` that keeps
+/// its first failure in its `Delivery` and takes nothing after it.
+pub trait Gather: Send {
+    fn delivery(&mut self) -> &mut Delivery;
+    fn take(&mut self, chunk: &Chunk) -> impl std::future::Future<Output = Result<(), SinkError>> + Send;
+    fn flush(&mut self) -> impl std::future::Future<Output = Result<(), SinkError>> + Send {
+        async { Ok(()) }
+    }
+    fn settle(&mut self) -> impl std::future::Future<Output = ()> + Send {
+        async {}
+    }
+}
+
+impl<G: Gather> SinkWriter for G {
+    fn append<'a>(&'a mut self, chunk: &'a Chunk) -> BoxFuture<'a, Result<(), SinkError>> {
+        Box::pin(async move {
+            let result = self.take(chunk).await;
+            self.delivery().note(result)
+        })
+    }
+
+    fn finish(&mut self) -> BoxFuture<'_, Delivery> {
+        Box::pin(async move {
+            if self.delivery().failed.is_none() {
+                if let Err(e) = self.flush().await {
+                    self.delivery().fail(e);
+                }
+            }
+            self.settle().await;
+            std::mem::take(self.delivery())
+        })
+    }
+}
+
 pub trait SinkWriter: Send {
     /// Takes a chunk: sends, writes or compresses what fills, keeps the rest for later. After
     /// an error nothing more is appended; `finish` still runs and reports it.

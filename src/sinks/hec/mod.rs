@@ -16,14 +16,13 @@ pub(crate) mod request;
 
 use std::time::{Duration, Instant};
 
-use futures::future::BoxFuture;
 use reqwest::header::HeaderValue;
 
 pub use config::{HecConfig, HecToken, TokenSource};
 
 use super::http::{Action, HttpSender, RetryLogic};
 use super::retry::{classify, Backoff};
-use super::{BatchInfo, Chunk, Delivery, RejectedEvent, Sink, SinkError, SinkWriter};
+use super::{BatchInfo, Chunk, Delivery, Gather, RejectedEvent, Sink, SinkError, SinkWriter};
 use encoder::{envelope, Envelope};
 use request::{auth_header, post, HecResponse};
 
@@ -151,14 +150,11 @@ impl HecWriter<'_> {
             Err(failed) => Err(SinkError::new("hec", envs[failed.from].record, failed.detail)),
         }
     }
+}
 
-    async fn flush(&mut self) -> Result<(), SinkError> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        self.pending_bytes = 0;
-        let envs = std::mem::take(&mut self.pending);
-        self.send(envs).await
+impl Gather for HecWriter<'_> {
+    fn delivery(&mut self) -> &mut Delivery {
+        &mut self.delivery
     }
 
     async fn take(&mut self, chunk: &Chunk) -> Result<(), SinkError> {
@@ -180,37 +176,31 @@ impl HecWriter<'_> {
         }
         Ok(())
     }
-}
 
-impl SinkWriter for HecWriter<'_> {
-    fn append<'a>(&'a mut self, chunk: &'a Chunk) -> BoxFuture<'a, Result<(), SinkError>> {
-        Box::pin(async move {
-            let result = self.take(chunk).await;
-            self.delivery.note(result)
-        })
+    async fn flush(&mut self) -> Result<(), SinkError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.pending_bytes = 0;
+        let envs = std::mem::take(&mut self.pending);
+        self.send(envs).await
     }
 
-    fn finish(&mut self) -> BoxFuture<'_, Delivery> {
-        Box::pin(async move {
-            if self.delivery.failed.is_none() {
-                if let Err(e) = self.flush().await {
-                    self.delivery.fail(e);
-                }
+    /// With indexer acknowledgement, waits for every request's until the deadline; the
+    /// earliest record of a request not acknowledged is reported.
+    async fn settle(&mut self) {
+        let sink = self.sink;
+        if let (Some(channel), false) = (&sink.channel, self.acks.is_empty()) {
+            let ids: Vec<u64> = self.acks.iter().map(|(id, _)| *id).collect();
+            let url = sink.config.ack_url(channel);
+            let interval = sink.config.ack_poll_interval;
+            let pending =
+                ack::wait_for_acks(&sink.client, &url, &sink.auth, channel, ids, interval, self.deadline).await;
+            if let Some(first) = self.acks.iter().filter(|(id, _)| pending.contains(id)).map(|(_, r)| *r).min() {
+                let detail = format!("{} requests not acknowledged by the deadline", pending.len());
+                self.delivery.fail(SinkError::new("hec", first, detail));
             }
-            let sink = self.sink;
-            if let (Some(channel), false) = (&sink.channel, self.acks.is_empty()) {
-                let ids: Vec<u64> = self.acks.iter().map(|(id, _)| *id).collect();
-                let url = sink.config.ack_url(channel);
-                let interval = sink.config.ack_poll_interval;
-                let pending =
-                    ack::wait_for_acks(&sink.client, &url, &sink.auth, channel, ids, interval, self.deadline).await;
-                if let Some(first) = self.acks.iter().filter(|(id, _)| pending.contains(id)).map(|(_, r)| *r).min() {
-                    let detail = format!("{} requests not acknowledged by the deadline", pending.len());
-                    self.delivery.fail(SinkError::new("hec", first, detail));
-                }
-            }
-            std::mem::take(&mut self.delivery)
-        })
+        }
     }
 }
 

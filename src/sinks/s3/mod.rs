@@ -26,7 +26,7 @@ pub use config::{Format, Layout, S3Config};
 use upload::{Target, Upload, MIN_PART_BYTES, PART_BYTES};
 
 use super::quarantine::{QuarantineEntry, QuarantineStore};
-use super::{BatchInfo, Chunk, Delivery, Part, RecordMeta, Sink, SinkError, SinkWriter};
+use super::{BatchInfo, Chunk, Delivery, Gather, Part, RecordMeta, Sink, SinkError, SinkWriter};
 use crate::columnar::{ColumnarError, StreamWriter};
 use crate::error::chain;
 use crate::layout::{hive_dir, object_key, security_lake_dir};
@@ -252,6 +252,12 @@ impl S3Writer<'_> {
             }
         }
     }
+}
+
+impl Gather for S3Writer<'_> {
+    fn delivery(&mut self) -> &mut Delivery {
+        &mut self.delivery
+    }
 
     async fn take(&mut self, chunk: &Chunk) -> Result<(), SinkError> {
         crate::parallel::blocking(|| self.encode(chunk))?;
@@ -268,31 +274,20 @@ impl S3Writer<'_> {
         }
         Ok(())
     }
-}
 
-impl SinkWriter for S3Writer<'_> {
-    fn append<'a>(&'a mut self, chunk: &'a Chunk) -> BoxFuture<'a, Result<(), SinkError>> {
-        Box::pin(async move {
-            let result = self.take(chunk).await;
-            self.delivery.note(result)
-        })
-    }
-
-    fn finish(&mut self) -> BoxFuture<'_, Delivery> {
-        Box::pin(async move {
-            let to = self.sink.target(self.deadline);
-            // A large record cut off in its middle: its objects are aborted, it is reported.
-            for o in std::mem::take(&mut self.large).into_values() {
-                o.upload.abort(&to).await;
-            }
-            let open = std::mem::take(&mut self.open);
-            let naming = &self.naming;
-            let closed = join_all(open.into_values().map(|o| close(o, naming, &to))).await;
-            for e in closed.into_iter().filter_map(Result::err) {
-                self.delivery.fail(e);
-            }
-            std::mem::take(&mut self.delivery)
-        })
+    /// Closes every object, after a failure too (what came before it is delivered); a large
+    /// record cut off in its middle has its objects aborted, and is reported.
+    async fn settle(&mut self) {
+        let to = self.sink.target(self.deadline);
+        for o in std::mem::take(&mut self.large).into_values() {
+            o.upload.abort(&to).await;
+        }
+        let open = std::mem::take(&mut self.open);
+        let naming = &self.naming;
+        let closed = join_all(open.into_values().map(|o| close(o, naming, &to))).await;
+        for e in closed.into_iter().filter_map(Result::err) {
+            self.delivery.fail(e);
+        }
     }
 }
 

@@ -7,14 +7,13 @@ pub(crate) mod sign;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use futures::future::BoxFuture;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 
 pub use config::{WebhookConfig, WebhookSecret};
 
 use super::http::{Action, HttpSender, RetryLogic};
 use super::retry::{classify, Backoff};
-use super::{BatchInfo, Chunk, Delivery, Sink, SinkError, SinkWriter};
+use super::{BatchInfo, Chunk, Delivery, Gather, Sink, SinkError, SinkWriter};
 
 pub struct WebhookSink {
     client: reqwest::Client,
@@ -110,14 +109,9 @@ struct WebhookWriter<'a> {
     delivery: Delivery,
 }
 
-impl WebhookWriter<'_> {
-    async fn flush(&mut self) -> Result<(), SinkError> {
-        if self.events == 0 {
-            return Ok(());
-        }
-        let body = std::mem::take(&mut self.body);
-        self.events = 0;
-        self.sink.send(&body, self.first, self.deadline).await
+impl Gather for WebhookWriter<'_> {
+    fn delivery(&mut self) -> &mut Delivery {
+        &mut self.delivery
     }
 
     async fn take(&mut self, chunk: &Chunk) -> Result<(), SinkError> {
@@ -140,25 +134,14 @@ impl WebhookWriter<'_> {
         }
         Ok(())
     }
-}
 
-impl SinkWriter for WebhookWriter<'_> {
-    fn append<'a>(&'a mut self, chunk: &'a Chunk) -> BoxFuture<'a, Result<(), SinkError>> {
-        Box::pin(async move {
-            let result = self.take(chunk).await;
-            self.delivery.note(result)
-        })
-    }
-
-    fn finish(&mut self) -> BoxFuture<'_, Delivery> {
-        Box::pin(async move {
-            if self.delivery.failed.is_none() {
-                if let Err(e) = self.flush().await {
-                    self.delivery.fail(e);
-                }
-            }
-            std::mem::take(&mut self.delivery)
-        })
+    async fn flush(&mut self) -> Result<(), SinkError> {
+        if self.events == 0 {
+            return Ok(());
+        }
+        let body = std::mem::take(&mut self.body);
+        self.events = 0;
+        self.sink.send(&body, self.first, self.deadline).await
     }
 }
 
