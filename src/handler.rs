@@ -3,7 +3,7 @@
 //! `pipeline` (see there for the record states and the cut).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::KinesisEventResponse;
@@ -52,15 +52,19 @@ impl Forwarder {
         self.handle_until(event, Instant::now() + self.config.delivery_timeout).await
     }
 
-    /// Processes one Lambda invocation whose runtime deadline is `deadline_ms` (milliseconds
-    /// since the epoch), answering `DEADLINE_MARGIN_MS` before it.
-    pub async fn handle_invocation(&self, event: &KinesisEvent, deadline_ms: u64) -> (KinesisEventResponse, Summary) {
-        let now_ms =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-        let left = time_left(deadline_ms, now_ms, self.config.deadline_margin).unwrap_or_else(|| {
+    /// Processes one Lambda invocation whose runtime deadline is `deadline` (the runtime
+    /// context's `deadline()`), answering `DEADLINE_MARGIN_MS` before it.
+    pub async fn handle_invocation(
+        &self,
+        event: &KinesisEvent,
+        deadline: SystemTime,
+    ) -> (KinesisEventResponse, Summary) {
+        let now = SystemTime::now();
+        let left = time_left(deadline, now, self.config.deadline_margin).unwrap_or_else(|| {
+            let epoch_ms = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
             tracing::warn!(
-                deadline_ms,
-                now_ms,
+                deadline_ms = epoch_ms(deadline),
+                now_ms = epoch_ms(now),
                 "the runtime's deadline had passed when the invocation arrived, which Lambda never does \
                  (cargo lambda watch sends a fixed one): using now + DELIVERY_TIMEOUT_SECS"
             );
@@ -86,9 +90,9 @@ impl Forwarder {
 /// The time an invocation may take: up to `margin` before the runtime's deadline. None when the
 /// deadline is not in the future at all: Lambda hands an invocation over with its whole timeout
 /// ahead, so such a deadline comes from an emulator, not from Lambda.
-pub fn time_left(deadline_ms: u64, now_ms: u64, margin: Duration) -> Option<Duration> {
-    let ahead = deadline_ms.checked_sub(now_ms).filter(|&ms| ms > 0)?;
-    Some(Duration::from_millis(ahead).saturating_sub(margin))
+pub fn time_left(deadline: SystemTime, now: SystemTime, margin: Duration) -> Option<Duration> {
+    let ahead = deadline.duration_since(now).ok().filter(|d| !d.is_zero())?;
+    Some(ahead.saturating_sub(margin))
 }
 
 #[cfg(test)]
@@ -98,12 +102,13 @@ mod tests {
     #[test]
     fn time_left_is_the_deadline_minus_the_margin() {
         let margin = Duration::from_millis(2000);
+        let at = |ms: u64| UNIX_EPOCH + Duration::from_millis(ms);
         let now = 1_796_300_000_000;
-        assert_eq!(time_left(now + 60_000, now, margin), Some(Duration::from_millis(58_000)));
+        assert_eq!(time_left(at(now + 60_000), at(now), margin), Some(Duration::from_millis(58_000)));
         // Less than the margin ahead: no time at all, every record is reported.
-        assert_eq!(time_left(now + 1_500, now, margin), Some(Duration::ZERO));
+        assert_eq!(time_left(at(now + 1_500), at(now), margin), Some(Duration::ZERO));
         // Passed on arrival: not a Lambda deadline (cargo lambda watch sends 600000).
-        assert_eq!(time_left(600_000, now, margin), None);
-        assert_eq!(time_left(now, now, margin), None);
+        assert_eq!(time_left(at(600_000), at(now), margin), None);
+        assert_eq!(time_left(at(now), at(now), margin), None);
     }
 }

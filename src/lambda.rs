@@ -16,7 +16,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let handler = service_fn(move |event: LambdaEvent<KinesisEvent>| {
         let forwarder = forwarder.clone();
         async move {
-            let (response, summary) = forwarder.handle_invocation(&event.payload, event.context.deadline).await;
+            let (response, summary) = forwarder.handle_invocation(&event.payload, event.context.deadline()).await;
             // The EMF document is its own stdout line: CloudWatch Logs extracts the metrics from it.
             if let Some(line) = forwarder.metrics_line(&summary) {
                 println!("{line}");
