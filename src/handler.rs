@@ -77,7 +77,7 @@ impl Forwarder {
     /// the records not done by then are reported.
     pub async fn handle_until(&self, event: &KinesisEvent, deadline: Instant) -> (KinesisEventResponse, Summary) {
         let stages = Stages {
-            config: &self.config,
+            settings: &self.config.pipeline,
             filters: &self.filters,
             keys: &self.keys,
             sinks: &self.sinks,

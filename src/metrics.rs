@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::handler::Summary;
+use crate::pipeline::fates::Summary;
 
 /// The EMF document of one invocation's summary, stamped `timestamp_ms`.
 pub fn emf(summary: &Summary, namespace: &str, timestamp_ms: i64) -> Value {

@@ -43,7 +43,7 @@ pub async fn run(mut config: Config, args: ReplayArgs) -> anyhow::Result<()> {
     let ReplayArgs { quarantine, on_failure, archive, stream_arn, dry_run, since, until, batch_size } = args;
     config.filters.since_ms = since.as_deref().map(parse_time).transpose()?;
     config.filters.until_ms = until.as_deref().map(parse_time).transpose()?;
-    let max_file = config.limits.max_inflated_bytes;
+    let max_file = config.pipeline.limits.max_inflated_bytes;
     let sdk = setup::aws_config().await;
     let s3 = config.s3_access.without_role().client(&sdk).await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 pub use env::{ConfigError, Env};
 
-use crate::pipeline::decode::Limits;
+use crate::pipeline::Settings;
 use crate::sinks::file::FileConfig;
 use crate::sinks::hec::HecConfig;
 use crate::sinks::s3::config::{security_lake_source_from_env, zstd_level_from_env, Prefixes, S3Access, Shared};
@@ -69,20 +69,12 @@ pub struct Config {
     pub file_sink_dir: PathBuf,
     /// `S3_PREFIX` and `QUARANTINE_PREFIX`.
     pub prefixes: Prefixes,
-    pub resource_id: Option<String>,
     pub cache_capacity: u64,
     pub cache_ttl: Duration,
-    /// What one record may hold (`MAX_INFLATED_BYTES`, `MAX_EVENTS_PER_RECORD`, …).
-    pub limits: Limits,
-    /// What a batch may hold in memory beyond its input (`BATCH_MEMORY_MB`, in bytes).
-    pub batch_memory: usize,
-    /// From the deadline minus this on, nothing new is taken and the sinks finish (`FLUSH_RESERVE_MS`).
-    pub flush_reserve: Duration,
+    /// How a batch runs: limits, memory budget, threads, the flush reserve, the resource id.
+    pub pipeline: Settings,
     /// CloudWatch namespace of the EMF document; None when `METRICS=off`.
     pub metrics_namespace: Option<String>,
-    pub decrypt_concurrency: usize,
-    /// Threads that decrypt and normalize a batch (`DECODE_THREADS`).
-    pub decode_threads: usize,
     pub kms_timeout: Duration,
     pub log_format: Option<LogFormat>,
     pub filters: crate::ocsf::Filters,
@@ -126,7 +118,7 @@ impl Config {
         let s3_access = S3Access::from_env(&env)?;
         let security_lake_source = security_lake_source_from_env(&env)?;
         let parquet_zstd_level = zstd_level_from_env(&env)?;
-        let batch_memory: usize = env.number("BATCH_MEMORY_MB", 32, 8, 4096)? << 20;
+        let pipeline = Settings::from_env(&env)?;
         let s3_bucket = env.get("S3_BUCKET");
         let file_sink_dir = PathBuf::from(
             env.get("FILE_SINK_DIR").unwrap_or_else(|| if in_lambda { "/tmp/das-forwarder" } else { "out" }.into()),
@@ -139,7 +131,7 @@ impl Config {
             access: &s3_access,
             security_lake_source: security_lake_source.as_deref(),
             zstd_level: parquet_zstd_level,
-            buffer_bytes: crate::pipeline::Budget { total: batch_memory }.sink_bytes(),
+            buffer_bytes: pipeline.budget.sink_bytes(),
         };
         validate(in_lambda, &key_provider, &names)?;
         let s3_on = names.contains(&"s3");
@@ -168,27 +160,14 @@ impl Config {
             parquet_zstd_level,
             delivery_timeout: Duration::from_secs(env.number("DELIVERY_TIMEOUT_SECS", 60, 1, 900)?),
             deadline_margin: Duration::from_millis(env.number("DEADLINE_MARGIN_MS", 2000, 0, 60_000)?),
-            resource_id: match env.get("DAS_RESOURCE_ID") {
-                Some(id) => Some(
-                    crate::das::ResourceId::new(&id)
-                        .map_err(|e| err("DAS_RESOURCE_ID", e.to_string()))?
-                        .as_str()
-                        .to_owned(),
-                ),
-                None => None,
-            },
             cache_capacity: env.number("DATA_KEY_CACHE_CAPACITY", 10_000, 1, 10_000_000)?,
             cache_ttl: Duration::from_secs(env.number("DATA_KEY_CACHE_TTL_SECS", 3600, 1, 7 * 86_400)?),
-            limits: Limits::from_env(&env)?,
-            batch_memory,
-            flush_reserve: Duration::from_millis(env.number("FLUSH_RESERVE_MS", 3000, 0, 600_000)?),
+            pipeline,
             filters: filters(&env)?,
             metrics_namespace: match env.choice("METRICS", "emf", &[("emf", true), ("off", false)])? {
                 true => Some(env.get("METRICS_NAMESPACE").unwrap_or_else(|| "DasForwarder".into())),
                 false => None,
             },
-            decrypt_concurrency: env.number("DECRYPT_CONCURRENCY", 32, 1, 1024)?,
-            decode_threads: env.number("DECODE_THREADS", crate::parallel::default_threads().min(64), 1, 64)?,
             kms_timeout: Duration::from_millis(env.number("KMS_TIMEOUT_MS", 5_000, 100, 60_000)?),
             log_format,
         })

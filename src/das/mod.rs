@@ -6,7 +6,7 @@ pub mod envelope;
 pub(crate) mod event;
 pub mod inflate;
 pub(crate) mod json;
-pub(crate) mod resource;
+pub mod resource;
 pub(crate) mod scan;
 pub mod time;
 

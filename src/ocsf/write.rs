@@ -35,18 +35,32 @@ impl<'o> Line<'o> {
         self.0.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     }
 
+    /// `key` (what comes before the value, written whole: `,"name":`) and the value.
+    fn str_at(&mut self, key: &[u8], value: &str) {
+        self.raw(key);
+        self.str(value);
+    }
+
+    fn clean_at(&mut self, key: &[u8], value: &str) {
+        self.raw(key);
+        self.clean(value);
+    }
+
+    fn int_at(&mut self, key: &[u8], value: impl itoa::Integer) {
+        self.raw(key);
+        self.int(value);
+    }
+
     /// `key` (`,"name":`, written whole) and the string, when there is one.
     fn opt_str(&mut self, key: &[u8], value: Option<&str>) {
         if let Some(v) = value {
-            self.raw(key);
-            self.str(v);
+            self.str_at(key, v);
         }
     }
 
     fn opt_int(&mut self, key: &[u8], value: Option<impl itoa::Integer>) {
         if let Some(v) = value {
-            self.raw(key);
-            self.int(v);
+            self.int_at(key, v);
         }
     }
 
@@ -109,49 +123,36 @@ fn endpoint(line: &mut Line<'_>, e: &Endpoint<'_>) {
 pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
     out.reserve(2048);
     let mut l = Line(out);
-    l.raw(b"{\"category_uid\":6,\"category_name\":\"Application Activity\",\"class_uid\":6005,\"class_name\":\"Datastore Activity\",\"activity_id\":");
-    l.int(event.activity_id);
-    l.raw(b",\"activity_name\":");
-    l.str(&event.activity_name);
-    l.raw(b",\"type_uid\":");
-    l.int(event.type_uid);
-    l.raw(b",\"type_name\":");
-    l.clean(event.type_name);
-    l.raw(b",\"severity_id\":");
-    l.int(event.severity_id);
-    l.raw(b",\"severity\":");
-    l.clean(severity_caption(event.severity_id));
-    l.raw(b",\"status_id\":");
-    l.int(event.status_id);
-    l.raw(b",\"status\":");
-    l.clean(status_caption(event.status_id));
+    l.int_at(b"{\"category_uid\":6,\"category_name\":\"Application Activity\",\"class_uid\":6005,\"class_name\":\"Datastore Activity\",\"activity_id\":", event.activity_id);
+    l.str_at(b",\"activity_name\":", &event.activity_name);
+    l.int_at(b",\"type_uid\":", event.type_uid);
+    l.clean_at(b",\"type_name\":", event.type_name);
+    l.int_at(b",\"severity_id\":", event.severity_id);
+    l.clean_at(b",\"severity\":", severity_caption(event.severity_id));
+    l.int_at(b",\"status_id\":", event.status_id);
+    l.clean_at(b",\"status\":", status_caption(event.status_id));
     l.opt_str(b",\"status_code\":", event.status_code.as_deref());
     l.opt_str(b",\"status_detail\":", event.status_detail.as_deref());
-    l.raw(b",\"time\":");
-    l.int(event.time);
-    l.raw(b",\"time_dt\":");
-    l.str(&event.time_dt);
+    l.int_at(b",\"time\":", event.time);
+    l.str_at(b",\"time_dt\":", &event.time_dt);
     l.opt_int(b",\"start_time\":", event.start_time);
     l.opt_str(b",\"start_time_dt\":", event.start_time_dt.as_deref());
     l.opt_int(b",\"end_time\":", event.end_time);
     l.opt_str(b",\"end_time_dt\":", event.end_time_dt.as_deref());
     l.opt_int(b",\"duration\":", event.duration);
-    l.raw(b",\"timezone_offset\":");
-    l.int(event.timezone_offset);
-    l.raw(b",\"message\":");
-    l.str(&event.message);
-    l.raw(b",\"type_id\":");
-    l.int(event.type_id);
-    l.raw(b",\"type\":");
-    l.clean(event.type_caption);
+    l.int_at(b",\"timezone_offset\":", event.timezone_offset);
+    l.str_at(b",\"message\":", &event.message);
+    l.int_at(b",\"type_id\":", event.type_id);
+    l.clean_at(b",\"type\":", event.type_caption);
 
     let m = &event.metadata;
-    l.raw(b",\"metadata\":{\"version\":\"1.3.0\",\"profiles\":[\"cloud\",\"datetime\"],\"product\":{\"name\":");
-    l.str(&m.product.name);
+    l.str_at(
+        b",\"metadata\":{\"version\":\"1.3.0\",\"profiles\":[\"cloud\",\"datetime\"],\"product\":{\"name\":",
+        &m.product.name,
+    );
     l.raw(b",\"vendor_name\":\"AWS\"");
     l.opt_str(b",\"version\":", m.product.version.as_deref());
-    l.raw(b",\"feature\":{\"name\":\"Database Activity Streams\"}},\"uid\":");
-    l.clean(m.uid.as_str());
+    l.clean_at(b",\"feature\":{\"name\":\"Database Activity Streams\"}},\"uid\":", m.uid.as_str());
     if let Some([a, b, c]) = &m.correlation_uid {
         l.raw(b",\"correlation_uid\":");
         l.joined(&[a, b, c], b':');
@@ -166,8 +167,7 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
     l.raw(b"},\"cloud\":{\"provider\":\"AWS\"");
     l.opt_str(b",\"region\":", event.cloud.region);
     if let Some(account) = event.cloud.account {
-        l.raw(b",\"account\":{\"uid\":");
-        l.str(account);
+        l.str_at(b",\"account\":{\"uid\":", account);
         l.raw(b",\"type_id\":10,\"type\":\"AWS Account\"}");
     }
 
@@ -177,10 +177,8 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
     if let Some(u) = &a.user {
         let line = members.key(b"\"user\":{\"name\":");
         line.str(&u.name);
-        line.raw(b",\"type_id\":");
-        line.int(u.type_id);
-        line.raw(b",\"type\":");
-        line.clean(u.type_caption);
+        line.int_at(b",\"type_id\":", u.type_id);
+        line.clean_at(b",\"type\":", u.type_caption);
         line.raw(b"}");
     }
     if let Some(s) = &a.session {
@@ -204,20 +202,17 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
     let db = &event.database;
     match &db.name {
         Some(name) => {
-            l.raw(b",\"database\":{\"name\":");
-            l.str(name);
+            l.str_at(b",\"database\":{\"name\":", name);
             l.raw(b",\"uid\":");
             l.joined(&[db.owner, name], b'/');
         }
         None => {
-            l.raw(b",\"database\":{\"uid\":");
-            l.str(db.owner);
+            l.str_at(b",\"database\":{\"uid\":", db.owner);
         }
     }
     l.raw(b",\"type_id\":1,\"type\":\"Relational\"}");
     if let Some(t) = &event.table {
-        l.raw(b",\"table\":{\"name\":");
-        l.str(&t.name);
+        l.str_at(b",\"table\":{\"name\":", &t.name);
         l.raw(b"}");
     }
     if let Some(q) = &event.query_info {
@@ -226,8 +221,7 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
             Some([s, st, sub]) => l.joined(&[s, st, sub], b':'),
             None => l.clean(m.uid.as_str()),
         }
-        l.raw(b",\"query_string\":");
-        l.str(&q.query_string);
+        l.str_at(b",\"query_string\":", &q.query_string);
         l.raw(b"}");
     }
     if !event.observables.is_empty() {
@@ -235,12 +229,9 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
         for (i, ob) in event.observables.iter().enumerate() {
             l.raw(if i > 0 { b",{\"name\":" } else { b"{\"name\":" });
             l.clean(ob.name);
-            l.raw(b",\"type_id\":");
-            l.int(ob.type_id);
-            l.raw(b",\"type\":");
-            l.clean(ob.type_caption);
-            l.raw(b",\"value\":");
-            l.str(&ob.value);
+            l.int_at(b",\"type_id\":", ob.type_id);
+            l.clean_at(b",\"type\":", ob.type_caption);
+            l.str_at(b",\"value\":", &ob.value);
             l.raw(b"}");
         }
         l.raw(b"]");
@@ -254,8 +245,7 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
     if let Some(r) = &u.redaction {
         l.raw(b",\"redaction\":{");
         if let Some(hmac) = &r.command_hmac {
-            l.raw(b"\"command_hmac\":");
-            l.str(hmac);
+            l.str_at(b"\"command_hmac\":", hmac);
             l.raw(b",");
         }
         l.raw(b"\"fields\":[");
@@ -265,8 +255,7 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
             }
             l.str(f);
         }
-        l.raw(b"],\"mode\":");
-        l.clean(r.mode);
+        l.clean_at(b"],\"mode\":", r.mode);
         l.raw(b"}");
     }
     l.raw(b"}}");

@@ -19,21 +19,21 @@ pub(crate) mod lookup;
 pub(crate) mod workers;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use futures::StreamExt;
 use tracing::{error, info};
 
-use crate::config::Config;
-use crate::das::resource::{parse_stream_arn, resource_id_of};
+use crate::config::env::{err, ConfigError, Env};
+use crate::das::resource::{parse_stream_arn, resource_id_of, ResourceId};
 use crate::error::Failure;
 use crate::keys::DataKeyCache;
 use crate::ocsf::Filters;
 use crate::sinks::quarantine::{QuarantineEntry, QuarantineStore};
 use crate::sinks::{BatchInfo, Chunk, Fanout};
-use decode::Job;
+use decode::{Job, Limits};
 use deliver::{quarantine_entry, Delivery};
 use fates::{Fates, Summary};
 use lookup::Source;
@@ -60,9 +60,44 @@ impl Budget {
     }
 }
 
+/// How a batch runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// What one record may hold (`MAX_INFLATED_BYTES`, `MAX_EVENTS_PER_RECORD`, …).
+    pub limits: Limits,
+    /// What a batch may hold in memory beyond its input (`BATCH_MEMORY_MB`).
+    pub budget: Budget,
+    /// From the deadline minus this on, nothing new is taken and the sinks finish (`FLUSH_RESERVE_MS`).
+    pub flush_reserve: Duration,
+    /// Threads that decrypt and normalize a batch (`DECODE_THREADS`).
+    pub decode_threads: usize,
+    /// Key lookups in flight (`DECRYPT_CONCURRENCY`).
+    pub decrypt_concurrency: usize,
+    /// The resource id of every record, instead of the one its stream's name gives (`DAS_RESOURCE_ID`).
+    pub resource_id: Option<String>,
+}
+
+impl Settings {
+    pub fn from_env(env: &Env) -> Result<Settings, ConfigError> {
+        Ok(Settings {
+            limits: Limits::from_env(env)?,
+            budget: Budget { total: env.number("BATCH_MEMORY_MB", 32, 8, 4096)? << 20 },
+            flush_reserve: Duration::from_millis(env.number("FLUSH_RESERVE_MS", 3000, 0, 600_000)?),
+            decode_threads: env.number("DECODE_THREADS", crate::parallel::default_threads().min(64), 1, 64)?,
+            decrypt_concurrency: env.number("DECRYPT_CONCURRENCY", 32, 1, 1024)?,
+            resource_id: match env.get("DAS_RESOURCE_ID") {
+                Some(id) => {
+                    Some(ResourceId::new(&id).map_err(|e| err("DAS_RESOURCE_ID", e.to_string()))?.as_str().to_owned())
+                }
+                None => None,
+            },
+        })
+    }
+}
+
 /// The parts of the forwarder a batch runs through.
 pub struct Stages<'a> {
-    pub config: &'a Config,
+    pub settings: &'a Settings,
     pub filters: &'a Arc<Filters>,
     pub keys: &'a DataKeyCache,
     pub sinks: &'a Fanout,
@@ -106,29 +141,29 @@ fn sources(records: &[KinesisEventRecord], resource_override: Option<&str>) -> V
 
 /// Runs one batch; every stage gives up in time for the invocation to answer by `deadline`.
 pub async fn run(stages: &Stages<'_>, event: &KinesisEvent, deadline: Instant) -> (KinesisEventResponse, Summary) {
-    let config = stages.config;
+    let settings = stages.settings;
     let records = &event.records;
     let before = stages.keys.stats();
     // The sinks' last requests need time after the last chunk: FLUSH_RESERVE_MS, or half the
     // time left when that is shorter.
     let now = Instant::now();
     let left = deadline.saturating_duration_since(now);
-    let reserve = config.flush_reserve.min(left / 2);
+    let reserve = settings.flush_reserve.min(left / 2);
     let stop_at = deadline.checked_sub(reserve).unwrap_or(deadline).max(now);
     // The sinks answer a little before the deadline: the events they refused still have to
     // reach the quarantine.
     let sinks_deadline = deadline.checked_sub((left / 10).min(std::time::Duration::from_millis(500))).unwrap_or(now);
-    let resource_override = config.resource_id.as_deref();
+    let resource_override = settings.resource_id.as_deref();
     let mut summary = Summary::default();
 
     // 1. Envelopes and wrapping keys, in record order; 2. each record goes to the decode
     // threads as soon as its key is in hand, while the next ones are looked up.
-    let budget = Budget { total: config.batch_memory };
-    let limits = config.limits;
+    let budget = settings.budget;
+    let limits = settings.limits;
     let workers = Workers::start(
         0,
         records.len(),
-        config.decode_threads,
+        settings.decode_threads,
         limits,
         stages.filters.clone(),
         budget.chunk_bytes(),
@@ -138,7 +173,7 @@ pub async fn run(stages: &Stages<'_>, event: &KinesisEvent, deadline: Instant) -
     let mut fates = Fates::new(records.len());
     let mut cut_reason = None;
     let mut to_decode = 0;
-    let mut lookups = std::pin::pin!(lookup::lookups(records, &sources, stages.keys, config.decrypt_concurrency));
+    let mut lookups = std::pin::pin!(lookup::lookups(records, &sources, stages.keys, settings.decrypt_concurrency));
     let until = tokio::time::Instant::from_std(stop_at);
     loop {
         let index = to_decode;

@@ -8,24 +8,8 @@ use std::time::{Duration, Instant};
 
 use tracing::{error, warn};
 
-use super::retry::Backoff;
+use super::retry::{Action, Backoff};
 use super::SinkCounters;
-
-/// What to do after one attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Done,
-    /// Try again, after at least this long when the receiver said so (`Retry-After`).
-    Retry(Option<Duration>),
-    /// Stop: the request cannot succeed as sent (bad token, bad request, …).
-    GiveUp,
-    /// The receiver refused the item at `item` (counted from the attempt's first) for good:
-    /// it is set aside with `reason`, and the items after it are sent again.
-    Refuse {
-        item: usize,
-        reason: &'static str,
-    },
-}
 
 /// One request, as a sink sends it and reads its answer.
 pub trait RetryLogic: Sync {

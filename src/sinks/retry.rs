@@ -4,7 +4,21 @@
 
 use std::time::{Duration, Instant};
 
-pub use super::http::Action;
+/// What to do after one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Done,
+    /// Try again, after at least this long when the receiver said so (`Retry-After`).
+    Retry(Option<Duration>),
+    /// Stop: the request cannot succeed as sent (bad token, bad request, …).
+    GiveUp,
+    /// The receiver refused the item at `item` (counted from the attempt's first) for good:
+    /// it is set aside with `reason`, and the items after it are sent again.
+    Refuse {
+        item: usize,
+        reason: &'static str,
+    },
+}
 
 /// The longest `Retry-After` honoured; a longer one is clamped (the deadline bounds it anyway).
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(900);

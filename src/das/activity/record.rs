@@ -24,6 +24,14 @@ pub(super) struct Found {
     pub(super) not_object: Option<usize>,
 }
 
+/// What reading one record carries: its limits, the visitor of its events, and what it learned.
+pub(super) struct State<'s, V: ?Sized> {
+    pub(super) limits: ReadLimits,
+    pub(super) visit: &'s mut V,
+    pub(super) info: &'s mut RecordInfo,
+    pub(super) found: &'s mut Found,
+}
+
 /// Reads a whole record from `src`, handing every event that is not a heartbeat to `visit`.
 pub fn read_record<S: Source, V: Visit + ?Sized>(
     src: S,
@@ -47,7 +55,7 @@ pub fn read_record<S: Source, V: Visit + ?Sized>(
     };
     let mut info = RecordInfo::default();
     let mut found = Found::default();
-    let result = read_top(&mut r, limits, visit, &mut info, &mut found);
+    let result = read_top(&mut r, &mut State { limits, visit, info: &mut info, found: &mut found });
     // The plaintext is wiped before the window is freed: all of it lies below `used` (beyond
     // it are the zeros the window grew with), so the volatile writes stop there.
     zeroize::Zeroize::zeroize(&mut r.buf[..r.used]);
@@ -90,15 +98,9 @@ pub(super) fn syntax<S: Source>(r: &mut Reader<S>, found: &mut Found, what: &str
     r.drain()
 }
 
-pub(super) fn read_top<S: Source, V: Visit + ?Sized>(
-    r: &mut Reader<S>,
-    limits: ReadLimits,
-    visit: &mut V,
-    info: &mut RecordInfo,
-    found: &mut Found,
-) -> Result<(), Stop> {
+pub(super) fn read_top<S: Source, V: Visit + ?Sized>(r: &mut Reader<S>, st: &mut State<'_, V>) -> Result<(), Stop> {
     if r.skip_ws()? != Some(b'{') {
-        return syntax(r, found, "expected an object");
+        return syntax(r, st.found, "expected an object");
     }
     r.pos += 1;
     let (mut seen_type, mut seen_cluster, mut seen_instance, mut seen_list) = (false, false, false, false);
@@ -110,15 +112,15 @@ pub(super) fn read_top<S: Source, V: Visit + ?Sized>(
                 break;
             }
             Some(b'"') => {}
-            _ => return syntax(r, found, "expected a field name"),
+            _ => return syntax(r, st.found, "expected a field name"),
         }
         let len = r.scan_value()?;
         let Some(name) = r.text(len).and_then(|t| serde_json::from_str::<String>(t).ok()) else {
-            return syntax(r, found, "bad field name");
+            return syntax(r, st.found, "bad field name");
         };
         r.consume(len);
         if r.skip_ws()? != Some(b':') {
-            return syntax(r, found, "expected ':'");
+            return syntax(r, st.found, "expected ':'");
         }
         r.pos += 1;
         r.skip_ws()?;
@@ -132,28 +134,28 @@ pub(super) fn read_top<S: Source, V: Visit + ?Sized>(
                 let len = r.scan_value()?;
                 let ok = r.text(len).is_some_and(|t| serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok());
                 if !ok {
-                    return syntax(r, found, "bad value");
+                    return syntax(r, st.found, "bad value");
                 }
                 r.consume(len);
                 first = false;
-                if !next_member(r, found)? {
+                if !next_member(r, st.found)? {
                     break;
                 }
                 continue;
             }
         };
         if std::mem::replace(seen, true) {
-            return syntax(r, found, "duplicate field");
+            return syntax(r, st.found, "duplicate field");
         }
         if name == "databaseActivityEventList" {
-            visit.begin(&info.ids);
-            if !read_list(r, limits, visit, info, found)? {
+            st.visit.begin(&st.info.ids);
+            if !read_list(r, st)? {
                 return Ok(());
             }
         } else {
             let len = r.scan_value()?;
             let Some(text) = r.text(len).filter(|t| serde_json::from_str::<serde_json::Value>(t).is_ok()) else {
-                return syntax(r, found, "bad value");
+                return syntax(r, st.found, "bad value");
             };
             let text = text.to_owned();
             r.consume(len);
@@ -161,26 +163,26 @@ pub(super) fn read_top<S: Source, V: Visit + ?Sized>(
                 "type" => {
                     let t = RawJson::borrowed(&text).str_value().map(Cow::into_owned);
                     if let Some(t) = t.filter(|t| t != INNER_RECORD_TYPE) {
-                        found.wrong_type = Some(t.chars().take(64).collect());
+                        st.found.wrong_type = Some(t.chars().take(64).collect());
                     }
                 }
-                "clusterId" => info.ids.cluster_id = id_text(&text),
-                _ => info.ids.instance_id = id_text(&text),
+                "clusterId" => st.info.ids.cluster_id = id_text(&text),
+                _ => st.info.ids.instance_id = id_text(&text),
             }
             if name != "type" && seen_list {
-                info.ids_after_list = true;
+                st.info.ids_after_list = true;
             }
         }
         first = false;
-        if !next_member(r, found)? {
+        if !next_member(r, st.found)? {
             break;
         }
     }
     if !seen_list {
-        found.list.get_or_insert(ActivityError::MissingEventList);
+        st.found.list.get_or_insert(ActivityError::MissingEventList);
     }
     if r.skip_ws()?.is_some() {
-        return syntax(r, found, "trailing characters");
+        return syntax(r, st.found, "trailing characters");
     }
     Ok(())
 }
@@ -204,24 +206,18 @@ pub(super) fn next_member<S: Source>(r: &mut Reader<S>, found: &mut Found) -> Re
 }
 
 /// Reads the list's value; false when a syntax error ended the read.
-pub(super) fn read_list<S: Source, V: Visit + ?Sized>(
-    r: &mut Reader<S>,
-    limits: ReadLimits,
-    visit: &mut V,
-    info: &mut RecordInfo,
-    found: &mut Found,
-) -> Result<bool, Stop> {
+pub(super) fn read_list<S: Source, V: Visit + ?Sized>(r: &mut Reader<S>, st: &mut State<'_, V>) -> Result<bool, Stop> {
     match r.peek()? {
         Some(b'[') => {}
-        Some(b'"') => return read_list_in_string(r, limits, visit, info, found),
+        Some(b'"') => return read_list_in_string(r, st),
         _ => {
             let len = r.scan_value()?;
             let Some(text) = r.text(len).filter(|t| serde_json::from_str::<serde_json::Value>(t).is_ok()) else {
-                syntax(r, found, "bad value")?;
+                syntax(r, st.found, "bad value")?;
                 return Ok(false);
             };
             let error = if text == "null" { ActivityError::MissingEventList } else { ActivityError::EventListNotArray };
-            found.list.get_or_insert(error);
+            st.found.list.get_or_insert(error);
             r.consume(len);
             return Ok(true);
         }
@@ -233,16 +229,16 @@ pub(super) fn read_list<S: Source, V: Visit + ?Sized>(
         return Ok(true);
     }
     loop {
-        if visit.aborted() {
+        if st.visit.aborted() {
             return Err(Stop::Read(ReadError::Stopped));
         }
         r.skip_ws()?;
         // Most events lie whole in the window: read in one pass, straight from it.
         if let Some((event, len)) = r.event_in_window() {
-            info.elements += 1;
-            offer(event, limits, visit, info, found, &mut sending);
+            st.info.elements += 1;
+            offer(event, st, &mut sending);
             r.consume(len);
-        } else if !read_element(r, limits, visit, info, found, &mut sending)? {
+        } else if !read_element(r, st, &mut sending)? {
             return Ok(false);
         }
         match r.skip_ws()? {
@@ -252,43 +248,40 @@ pub(super) fn read_list<S: Source, V: Visit + ?Sized>(
                 return Ok(true);
             }
             _ => {
-                syntax(r, found, "expected ',' or ']'")?;
+                syntax(r, st.found, "expected ',' or ']'")?;
                 return Ok(false);
             }
         }
     }
 }
 
-/// One element of the list, not read whole from the window: its extent found first (reading
+/// One element of the list, not read whole from the window: its extent st.found first (reading
 /// more as needed, within `max_event_bytes`), then parsed. False once the record is known
 /// unreadable.
 pub(super) fn read_element<S: Source, V: Visit + ?Sized>(
     r: &mut Reader<S>,
-    limits: ReadLimits,
-    visit: &mut V,
-    info: &mut RecordInfo,
-    found: &mut Found,
+    st: &mut State<'_, V>,
     sending: &mut bool,
 ) -> Result<bool, Stop> {
     let len = r.scan_value()?;
-    let index = info.elements;
-    info.elements += 1;
+    let index = st.info.elements;
+    st.info.elements += 1;
     let Some(text) = r.text(len) else {
         // Not UTF-8: already recorded by the reader; nothing more to learn.
         r.drain()?;
         return Ok(false);
     };
     match RawEvent::parse(text) {
-        Ok(event) => offer(event, limits, visit, info, found, sending),
+        Ok(event) => offer(event, st, sending),
         Err(EventError::NotObject) => {
             if serde_json::from_str::<serde_json::Value>(text).is_err() {
-                syntax(r, found, "bad value")?;
+                syntax(r, st.found, "bad value")?;
                 return Ok(false);
             }
-            found.not_object.get_or_insert(index);
+            st.found.not_object.get_or_insert(index);
         }
         Err(EventError::NotJson(why)) => {
-            syntax(r, found, &why)?;
+            syntax(r, st.found, &why)?;
             return Ok(false);
         }
     }
@@ -298,22 +291,15 @@ pub(super) fn read_element<S: Source, V: Visit + ?Sized>(
 
 /// A parsed element: a heartbeat is counted, an event is handed to `visit` while the record may
 /// still be sent (within `max_events`, every element so far an object, the record's type right).
-pub(super) fn offer<V: Visit + ?Sized>(
-    event: RawEvent<'_>,
-    limits: ReadLimits,
-    visit: &mut V,
-    info: &mut RecordInfo,
-    found: &Found,
-    sending: &mut bool,
-) {
+pub(super) fn offer<V: Visit + ?Sized>(event: RawEvent<'_>, st: &mut State<'_, V>, sending: &mut bool) {
     if event.is_heartbeat() {
-        info.heartbeats += 1;
+        st.info.heartbeats += 1;
     } else {
         *sending = *sending
-            && info.elements <= limits.max_events
-            && found.not_object.is_none()
-            && found.wrong_type.is_none()
-            && visit.event(event);
+            && st.info.elements <= st.limits.max_events
+            && st.found.not_object.is_none()
+            && st.found.wrong_type.is_none()
+            && st.visit.event(event);
     }
 }
 
@@ -321,36 +307,36 @@ pub(super) fn offer<V: Visit + ?Sized>(
 /// must be one JSON list (anything else is "not a list", as before).
 pub(super) fn read_list_in_string<S: Source, V: Visit + ?Sized>(
     r: &mut Reader<S>,
-    limits: ReadLimits,
-    visit: &mut V,
-    info: &mut RecordInfo,
-    found: &mut Found,
+    st: &mut State<'_, V>,
 ) -> Result<bool, Stop> {
     let len = r.scan_value()?;
     let Some(inner) = r.text(len).and_then(|t| serde_json::from_str::<String>(t).ok()) else {
-        syntax(r, found, "bad string")?;
+        syntax(r, st.found, "bad string")?;
         return Ok(false);
     };
     r.consume(len);
     let Ok(serde_json::Value::Array(list)) = serde_json::from_str::<serde_json::Value>(&inner) else {
-        found.list.get_or_insert(ActivityError::EventListNotArray);
+        st.found.list.get_or_insert(ActivityError::EventListNotArray);
         return Ok(true);
     };
     let mut sending = true;
     for item in list {
-        let index = info.elements;
-        info.elements += 1;
+        let index = st.info.elements;
+        st.info.elements += 1;
         if !item.is_object() {
-            found.not_object.get_or_insert(index);
+            st.found.not_object.get_or_insert(index);
             continue;
         }
         // The item's canonical text reads back to the same fields.
         let text = item.to_string();
         let Ok(event) = RawEvent::parse(&text) else { continue };
         if event.is_heartbeat() {
-            info.heartbeats += 1;
+            st.info.heartbeats += 1;
         } else {
-            sending = sending && info.elements <= limits.max_events && found.not_object.is_none() && visit.event(event);
+            sending = sending
+                && st.info.elements <= st.limits.max_events
+                && st.found.not_object.is_none()
+                && st.visit.event(event);
         }
     }
     Ok(true)

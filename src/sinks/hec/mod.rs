@@ -20,8 +20,8 @@ use reqwest::header::HeaderValue;
 
 pub use config::{HecConfig, HecToken, TokenSource};
 
-use super::http::{Action, HttpSender, RetryLogic};
-use super::retry::{classify, Backoff};
+use super::http::{HttpSender, RetryLogic};
+use super::retry::{classify, Action, Backoff};
 use super::{BatchInfo, Chunk, Delivery, Gather, RejectedEvent, Sink, SinkError, SinkWriter};
 use encoder::{envelope, Envelope};
 use request::{auth_header, post, HecResponse};

@@ -11,8 +11,8 @@ use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 
 pub use config::{WebhookConfig, WebhookSecret};
 
-use super::http::{Action, HttpSender, RetryLogic};
-use super::retry::{classify, Backoff};
+use super::http::{HttpSender, RetryLogic};
+use super::retry::{classify, Action, Backoff};
 use super::{BatchInfo, Chunk, Delivery, Gather, Sink, SinkError, SinkWriter};
 
 pub struct WebhookSink {
