@@ -1,6 +1,7 @@
 //! das-forwarder: decrypts Amazon Aurora/RDS Database Activity Streams and
 //! forwards the activity events. See the README for the data flow.
 
+pub(crate) mod check;
 pub mod cli;
 pub mod columnar;
 pub(crate) mod compact;

@@ -66,7 +66,11 @@ async fn secret_string(
     out.secret_string().map(str::to_owned).ok_or_else(bad)
 }
 
-async fn hec_token(source: &TokenSource, sdk: Option<&aws_config::SdkConfig>) -> Result<HecToken, SetupError> {
+/// The HEC token, read from Secrets Manager when the configuration names a secret.
+pub(crate) async fn hec_token(
+    source: &TokenSource,
+    sdk: Option<&aws_config::SdkConfig>,
+) -> Result<HecToken, SetupError> {
     const VAR: &str = "HEC_TOKEN_SECRET_ARN";
     match source {
         TokenSource::Value(t) => Ok(t.clone()),
@@ -84,6 +88,24 @@ async fn webhook_secret(arn: &str, sdk: Option<&aws_config::SdkConfig>) -> Resul
         .ok_or_else(|| bad("the secret holds no webhook secret"))?;
     crate::sinks::webhook::config::check_secret(&secret.0).map_err(bad)?;
     Ok(secret)
+}
+
+/// The key provider the configuration names: KMS (with `KMS_TIMEOUT_MS`), or the local demo key.
+pub(crate) fn key_provider(
+    config: &Config,
+    sdk: Option<&aws_config::SdkConfig>,
+) -> Result<Arc<dyn KeyProvider>, SetupError> {
+    Ok(match (&config.key_provider, sdk) {
+        (KeyProviderKind::Kms, Some(sdk)) => Arc::new(KmsKeys::new(kms_client(sdk, config))),
+        (KeyProviderKind::Kms, None) => return Err(SetupError::NoAws("KEY_PROVIDER=kms")),
+        (KeyProviderKind::Local { master_key_file }, _) => {
+            warn!(
+                file = %master_key_file.display(),
+                "KEY_PROVIDER=local: using a local master key instead of AWS KMS. For demos and tests only; never in production."
+            );
+            Arc::new(LocalKeys::from_file(master_key_file)?)
+        }
+    })
 }
 
 /// The client in `slot`, made on first use.
@@ -125,17 +147,7 @@ async fn build(config: Config, dry_run: bool) -> Result<Forwarder, SetupError> {
     // One HTTP client, made when the first HTTP sink needs it.
     let mut http: Option<reqwest::Client> = None;
 
-    let provider: Arc<dyn KeyProvider> = match (&config.key_provider, &sdk) {
-        (KeyProviderKind::Kms, Some(sdk)) => Arc::new(KmsKeys::new(kms_client(sdk, &config))),
-        (KeyProviderKind::Kms, None) => return Err(SetupError::NoAws("KEY_PROVIDER=kms")),
-        (KeyProviderKind::Local { master_key_file }, _) => {
-            warn!(
-                file = %master_key_file.display(),
-                "KEY_PROVIDER=local: using a local master key instead of AWS KMS. For demos and tests only; never in production."
-            );
-            Arc::new(LocalKeys::from_file(master_key_file)?)
-        }
-    };
+    let provider = key_provider(&config, sdk.as_ref())?;
 
     let s3_client = match (&s3_config, &sdk) {
         (Some(c), Some(sdk)) => Some(c.client(sdk).await),

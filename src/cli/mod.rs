@@ -1,6 +1,7 @@
 //! The command-line side of the binary (when not running in Lambda): the subcommands and what
 //! each runs. Each runs with the same configuration as the function.
 
+pub(crate) mod check;
 pub(crate) mod compact;
 pub mod generate;
 pub(crate) mod invoke;
@@ -41,6 +42,11 @@ pub enum Command {
     /// location of $SECURITY_LAKE_SOURCE in $SECURITY_LAKE_BUCKET (default $S3_BUCKET).
     /// Idempotent: a rerun writes the same keys with the same bytes. Prints a JSON summary.
     Compact(compact::CompactArgs),
+    /// Check a set-up, read-only: the streams (exists, active, one recent record of each shard
+    /// through KMS, ESDK, gunzip and the event list) and the configured sinks (an S3 probe
+    /// object put and deleted, HEC's health and token, the webhook's host). One line a check,
+    /// ok / warn / FAIL with the fix; exits non-zero on any failure. Prints no event, key or token.
+    Check(check::CheckArgs),
     /// Write a synthetic DAS Kinesis event encrypted for the local key provider.
     Generate {
         #[arg(long)]
@@ -59,6 +65,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         Command::Invoke { event } => invoke::run(config, &event).await,
         Command::Replay(args) => replay::run(config, args).await,
         Command::Compact(args) => compact::run(config, args).await,
+        Command::Check(args) => check::run(config, args).await,
         Command::Generate { out, master_key_file, options } => {
             crate::das::ResourceId::new(&options.resource_id).context("--resource-id")?;
             let keys = crate::keys::local::LocalKeys::from_file(&master_key_file).context("--master-key-file")?;

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
-use common::fault_proxy::{Fault, FaultProxy};
+use common::fault_proxy::{host_port, Fault, FaultProxy};
 use common::moto::Moto;
 use common::receiver::Receiver;
 use das_forwarder::cli::generate::{generate_with_keys, GenerateOptions};
@@ -46,10 +46,6 @@ async fn setup(records: usize) -> Setup {
     let event = dir.path().join("event.json");
     std::fs::write(&event, serde_json::to_vec(&generate_with_keys(&opts, &keys)).unwrap()).unwrap();
     Setup { moto, s3, dir, event, records }
-}
-
-fn host_port(url: &str) -> String {
-    url.trim_start_matches("http://").to_owned()
 }
 
 impl Setup {

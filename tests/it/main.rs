@@ -7,6 +7,7 @@ mod common;
 
 mod acceptance_s3_hec;
 mod bad_input;
+mod check;
 mod esdk_interop;
 mod esdk_vectors;
 mod faults;

@@ -40,6 +40,25 @@ impl Fault {
     pub fn kms_throttling() -> Fault {
         Fault::kms_error("400 Bad Request", "ThrottlingException", "Rate exceeded")
     }
+    /// What KMS answers when neither the key policy nor the caller's policy allows the call.
+    pub fn kms_access_denied() -> Fault {
+        Fault::kms_error(
+            "400 Bad Request",
+            "AccessDeniedException",
+            "User: arn:aws:sts::123456789012:assumed-role/fn/x is not authorized to perform: kms:Decrypt",
+        )
+    }
+
+    /// What S3 answers to a write the policies do not allow.
+    pub fn s3_access_denied() -> Fault {
+        Fault::Reply {
+            status: "403 Forbidden",
+            content_type: "application/xml",
+            body: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>FAULT</RequestId></Error>".into(),
+            headers: vec![],
+        }
+    }
+
     pub fn kms_internal() -> Fault {
         Fault::kms_error("500 Internal Server Error", "KMSInternalException", "internal error")
     }
@@ -72,6 +91,11 @@ struct State {
 pub struct FaultProxy {
     state: Arc<Mutex<State>>,
     pub url: String,
+}
+
+/// `host:port` of an `http://` URL (what `FaultProxy::start` takes).
+pub fn host_port(url: &str) -> String {
+    url.trim_start_matches("http://").to_owned()
 }
 
 impl FaultProxy {

@@ -87,6 +87,9 @@ async fn hec_event(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -
     } else {
         body.to_vec()
     };
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return hec_reply(StatusCode::BAD_REQUEST, json!({"text": "No data", "code": 5}));
+    }
     // Concatenated JSON objects, each with an `event`.
     let mut envelopes = Vec::new();
     for item in serde_json::Deserializer::from_slice(&raw).into_iter::<Value>() {
@@ -123,6 +126,10 @@ async fn hec_event(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -
             )
         }
     }
+}
+
+async fn hec_health() -> Response {
+    hec_reply(StatusCode::OK, json!({"text": "HEC is healthy", "code": 17}))
 }
 
 async fn hec_ack(State(r): State<Receiver>, body: Bytes) -> Response {
@@ -185,6 +192,7 @@ impl Receiver {
         let app = Router::new()
             .route("/services/collector/event", post(hec_event))
             .route("/services/collector/ack", post(hec_ack))
+            .route("/services/collector/health", axum::routing::get(hec_health))
             .route("/webhook", post(webhook))
             .with_state(receiver.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
