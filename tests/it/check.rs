@@ -272,6 +272,8 @@ async fn each_broken_part_is_a_failure_that_names_its_fix() {
     // The text form: one line a check, FAIL marked, the fix under it, a non-zero exit.
     let (ok, _, all) = check(&s.env(&[("HEC_TOKEN", "wrong-token".to_owned())]), &[], false);
     assert!(!ok);
+    // The README's example of a failure.
+    eprintln!("{all}");
     assert!(all.contains("FAIL  sink hec"), "{all}");
     assert!(all.contains("      fix: set HEC_TOKEN"), "{all}");
     assert!(all.contains("checks failed"), "{all}");
