@@ -3,6 +3,7 @@
 //! fix. Nothing is written beyond one probe object (put and deleted), nothing in AWS is changed,
 //! and no event content, key or token is printed. Every call has its own timeout.
 
+pub mod database;
 pub mod mapping;
 pub mod report;
 pub mod sinks;

@@ -1,7 +1,7 @@
-//! The checks of one activity stream: it exists and is active, and one recent record of each
-//! shard goes through the function's own path (envelope, KMS `Decrypt` under the RDS encryption
-//! context, ESDK, gunzip, the event list). What is reported is the record's version, engine and
-//! counts; never an event's content.
+//! The checks of one activity stream: it exists and is active, its database streams activity,
+//! and one recent record of each shard goes through the function's own path (envelope, KMS
+//! `Decrypt` under the RDS encryption context, ESDK, gunzip, the event list). What is reported
+//! is the record's version, engine and counts; never an event's content.
 
 use std::time::SystemTime;
 
@@ -21,6 +21,7 @@ const MAX_PAGES: usize = 5;
 /// What the checks of a stream need.
 pub struct Parts<'a> {
     pub kinesis: &'a aws_sdk_kinesis::Client,
+    pub rds: &'a aws_sdk_rds::Client,
     pub keys: &'a dyn KeyProvider,
     pub settings: &'a Settings,
 }
@@ -74,6 +75,7 @@ pub async fn check(parts: &Parts<'_>, arn: &str, report: &mut Report) {
             return report.fail(&target, "stream.active", format!("status {}", other.as_str()), fix);
         }
     }
+    super::database::check(parts.rds, &resource, &target, report).await;
     let shard_ids = match timed(parts.kinesis.list_shards().stream_arn(arn).send()).await {
         Ok(out) => out.shards().iter().map(|s| s.shard_id().to_owned()).collect::<Vec<_>>(),
         Err(e) => {

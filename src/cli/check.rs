@@ -60,7 +60,8 @@ pub async fn run(config: Config, args: CheckArgs) -> anyhow::Result<()> {
     if !streams.is_empty() {
         let keys = setup::key_provider(&config, Some(&sdk)).context("the key provider")?;
         let kinesis = aws_sdk_kinesis::Client::new(&sdk);
-        let parts = stream::Parts { kinesis: &kinesis, keys: keys.as_ref(), settings: &config.pipeline };
+        let rds = aws_sdk_rds::Client::new(&sdk);
+        let parts = stream::Parts { kinesis: &kinesis, rds: &rds, keys: keys.as_ref(), settings: &config.pipeline };
         for arn in &streams {
             stream::check(&parts, arn, &mut report).await;
         }

@@ -2,7 +2,9 @@
 //! receiver. Records are made as RDS makes them (tests/support/make_rds_batch.py: the official
 //! ESDK, a moto KMS key blob bound to aws:rds:dbc-id) and put on a moto Kinesis stream.
 //! Two refusals moto cannot produce (it evaluates neither key policies nor IAM) come from the
-//! loopback fault proxy standing in for KMS and S3, named as such below.
+//! loopback fault proxy standing in for KMS and S3, named as such below; the databases'
+//! activity streams, which moto does not implement, from a loopback stub of the RDS API
+//! (`common::rds_stub`).
 
 use crate::common;
 
@@ -12,6 +14,7 @@ use std::process::Command;
 use base64::Engine;
 use common::fault_proxy::{host_port, Fault, FaultProxy};
 use common::moto::{venv, Moto};
+use common::rds_stub::RdsStub;
 use common::receiver::Receiver;
 use common::repo_dir;
 use serde_json::Value;
@@ -86,6 +89,7 @@ lam.create_event_source_mapping(EventSourceArn=stream, FunctionName=function, St
 struct SetUp {
     moto: Moto,
     hec: Receiver,
+    rds: RdsStub,
     statements: Vec<String>,
 }
 
@@ -113,7 +117,10 @@ async fn set_up() -> (SetUp, tempfile::TempDir) {
         }
     }
     let hec = Receiver::start(TOKEN, b"k").await;
-    (SetUp { moto, hec, statements }, dir)
+    let rds = RdsStub::start().await;
+    rds.set(RESOURCE, "started");
+    rds.set(OTHER, "started");
+    (SetUp { moto, hec, rds, statements }, dir)
 }
 
 impl SetUp {
@@ -126,6 +133,7 @@ impl SetUp {
             ("S3_FORCE_PATH_STYLE", "true".to_owned()),
             ("HEC_URL", self.hec.url.clone()),
             ("HEC_TOKEN", TOKEN.to_owned()),
+            ("AWS_ENDPOINT_URL_RDS", self.rds.url.clone()),
         ]);
         for (k, v) in extra {
             env.retain(|(name, _)| name != k);
@@ -181,6 +189,7 @@ async fn a_healthy_set_up_is_all_ok_and_prints_no_secret_and_no_statement() {
         "mapping.on_failure",
         "mapping.batching",
         "stream.active",
+        "database.activity_stream",
         "record.kms",
         "record.decode",
         "s3.write",
@@ -268,6 +277,15 @@ async fn each_broken_part_is_a_failure_that_names_its_fix() {
     assert!(!ok);
     let c = find(&report, "MISSING", "stream.exists");
     assert!(c["fix"].as_str().unwrap().contains("start-activity-stream"), "{c}");
+
+    // A database whose activity stream is stopped.
+    s.rds.set(RESOURCE, "stopped");
+    let (ok, report, _) = check(&s.env(&[]), &[arn(RESOURCE)], true);
+    assert!(!ok);
+    let c = find(&report, RESOURCE, "database.activity_stream");
+    assert_eq!(c["status"], "fail", "{c}");
+    assert!(c["detail"].as_str().unwrap().contains("stopped"), "{c}");
+    assert!(c["fix"].as_str().unwrap().contains("aws rds start-activity-stream"), "{c}");
 
     // The text form: one line a check, FAIL marked, the fix under it, a non-zero exit.
     let (ok, _, all) = check(&s.env(&[("HEC_TOKEN", "wrong-token".to_owned())]), &[], false);

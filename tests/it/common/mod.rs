@@ -35,6 +35,7 @@ pub mod fault_proxy;
 pub mod moto;
 pub mod ocsf;
 pub mod oracle;
+pub mod rds_stub;
 pub mod receiver;
 
 /// Runs `das-forwarder invoke` with exactly `env` (plus PATH) and returns
