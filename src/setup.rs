@@ -80,7 +80,10 @@ pub(crate) async fn hec_token(
 }
 
 /// The webhook secret from Secrets Manager (`WEBHOOK_SECRET_ARN`), checked like `WEBHOOK_SECRET`.
-async fn webhook_secret(arn: &str, sdk: Option<&aws_config::SdkConfig>) -> Result<WebhookSecret, SetupError> {
+pub(crate) async fn webhook_secret(
+    arn: &str,
+    sdk: Option<&aws_config::SdkConfig>,
+) -> Result<WebhookSecret, SetupError> {
     const VAR: &str = "WEBHOOK_SECRET_ARN";
     let value = secret_string(arn, sdk, VAR).await?;
     let bad = |why: &str| SetupError::BadSecret { var: VAR, why: why.to_owned() };

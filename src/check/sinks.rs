@@ -12,7 +12,7 @@ use super::{described, timed, Report, CALL_TIMEOUT};
 use crate::sinks::hec::request::{auth_header, read_limited};
 use crate::sinks::hec::{HecConfig, HecToken};
 use crate::sinks::s3::S3Config;
-use crate::sinks::webhook::WebhookConfig;
+use crate::sinks::webhook::{WebhookConfig, WebhookSink};
 
 /// Puts and deletes a probe object where the quarantine goes (the function's own role writes it).
 pub async fn s3(config: &S3Config, client: &aws_sdk_s3::Client, report: &mut Report) {
@@ -100,6 +100,24 @@ pub async fn hec(config: &HecConfig, token: &HecToken, client: &reqwest::Client,
             "hec.token",
             format!("HTTP {status} to an empty request (expected 400 \"No data\")"),
             "check that HEC_URL is the collector's base URL (the forwarder adds /services/collector/event)",
+        ),
+    }
+}
+
+/// With `--send-test-message`: one signed NDJSON line through the sink itself (its signing, its
+/// retries), marked as a test; the receiver must answer 2xx.
+pub async fn webhook_message(sink: &WebhookSink, report: &mut Report) {
+    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let body = format!("{{\"das_forwarder_check\":\"test message\",\"time\":{stamp}}}\n");
+    let deadline = std::time::Instant::now() + CALL_TIMEOUT;
+    match sink.send_one(body.as_bytes(), deadline).await {
+        Ok(()) => report.ok("sink webhook", "webhook.message", "a signed test message was taken"),
+        Err(e) => report.fail(
+            "sink webhook",
+            "webhook.message",
+            e.detail,
+            "a 401/403 is a signature the receiver refuses: check WEBHOOK_SECRET against the receiver's; other \
+             statuses: see the receiver's logs",
         ),
     }
 }

@@ -18,6 +18,9 @@ pub struct CheckArgs {
     /// Run every check as this role (assumed), e.g. the function's, to test what it may do.
     #[arg(long)]
     pub role_arn: Option<String>,
+    /// Also send the webhook one signed test message (it reaches the receiver as an event).
+    #[arg(long)]
+    pub send_test_message: bool,
     /// One JSON document instead of one line a check.
     #[arg(long)]
     pub json: bool,
@@ -83,7 +86,23 @@ pub async fn run(config: Config, args: CheckArgs) -> anyhow::Result<()> {
                     "the role needs secretsmanager:GetSecretValue on HEC_TOKEN_SECRET_ARN",
                 ),
             },
-            SinkConfig::Webhook(c) => sinks::webhook(c, &mut report).await,
+            SinkConfig::Webhook(c) => {
+                sinks::webhook(c, &mut report).await;
+                if args.send_test_message {
+                    let secret = match &c.secret_arn {
+                        Some(arn) => match setup::webhook_secret(arn, Some(&sdk)).await {
+                            Ok(s) => Some(s),
+                            Err(e) => {
+                                let fix = "the role needs secretsmanager:GetSecretValue on WEBHOOK_SECRET_ARN";
+                                report.fail("sink webhook", "webhook.secret", crate::error::chain(&e), fix);
+                                continue;
+                            }
+                        },
+                        None => None,
+                    };
+                    sinks::webhook_message(&c.clone().build(http.clone(), secret), &mut report).await;
+                }
+            }
             SinkConfig::File(_) | SinkConfig::Stdout => {}
         }
     }

@@ -143,14 +143,15 @@ impl SetUp {
     }
 }
 
-/// Runs `check` for `streams` (`--function NAME` among them is passed as such): (exit
-/// success, the JSON report, stdout + stderr).
+/// Runs `check` for `streams` (`--function NAME` and other flags among them are passed as
+/// such): (exit success, the JSON report, stdout + stderr).
 fn check(env: &[(&'static str, String)], streams: &[String], json: bool) -> (bool, Value, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_das-forwarder"));
     cmd.arg("check").env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
     for s in streams {
         match s.strip_prefix("--function ") {
             Some(f) => cmd.args(["--function", f]),
+            None if s.starts_with("--") => cmd.arg(s),
             None => cmd.args(["--stream-arn", s]),
         };
     }
@@ -296,4 +297,41 @@ async fn each_broken_part_is_a_failure_that_names_its_fix() {
     assert!(all.contains("      fix: set HEC_TOKEN"), "{all}");
     assert!(all.contains("checks failed"), "{all}");
     assert!(!all.contains("wrong-token"), "{all}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_webhook_gets_a_connection_and_a_message_only_when_asked() {
+    let (s, _dir) = set_up().await;
+    let key = b"check-webhook-key";
+    let rx = Receiver::start(TOKEN, key).await;
+    let whsec = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key));
+    let env = s.env(&[
+        ("SINKS", "webhook".to_owned()),
+        ("WEBHOOK_URL", format!("{}/webhook", rx.url)),
+        ("WEBHOOK_SECRET", whsec.clone()),
+    ]);
+    let (ok, report, _) = check(&env, &[], true);
+    assert!(ok, "{report:#}");
+    assert_eq!(find(&report, "sink webhook", "webhook.connect")["status"], "ok");
+    assert_eq!(rx.with(|got| got.requests), 0, "a plain check sent the webhook a request");
+
+    let (ok, report, all) = check(&env, &["--send-test-message".to_owned()], true);
+    assert!(ok, "{report:#}");
+    assert_eq!(find(&report, "sink webhook", "webhook.message")["status"], "ok");
+    let events = rx.with(|got| got.webhook_events.clone());
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["das_forwarder_check"], "test message");
+    assert!(!all.contains(&whsec), "the webhook secret is printed");
+
+    // A secret the receiver does not share: the signature is refused.
+    let wrong = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(b"another-key"));
+    let env = s.env(&[
+        ("SINKS", "webhook".to_owned()),
+        ("WEBHOOK_URL", format!("{}/webhook", rx.url)),
+        ("WEBHOOK_SECRET", wrong),
+    ]);
+    let (ok, report, _) = check(&env, &["--send-test-message".to_owned()], true);
+    assert!(!ok);
+    let c = find(&report, "sink webhook", "webhook.message");
+    assert!(c["fix"].as_str().unwrap().contains("WEBHOOK_SECRET"), "{c}");
 }

@@ -34,6 +34,12 @@ impl WebhookSink {
         self
     }
 
+    /// Sends `body` as one signed request, with the sink's retries, by `deadline` (`check
+    /// --send-test-message`).
+    pub(crate) async fn send_one(&self, body: &[u8], deadline: Instant) -> Result<(), SinkError> {
+        self.send(body, 0, deadline).await
+    }
+
     /// Sends one body (retries with the same id and a fresh signature); the failure names `first`.
     async fn send(&self, body: &[u8], first: usize, deadline: Instant) -> Result<(), SinkError> {
         let request = Request { sink: self, body, id: sign::message_id(body) };
