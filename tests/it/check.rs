@@ -143,16 +143,16 @@ impl SetUp {
     }
 }
 
-/// Runs `check` for `streams` (`--function NAME` and other flags among them are passed as
-/// such): (exit success, the JSON report, stdout + stderr).
+/// Runs `check` for `streams` (flags among them, `--function NAME` say, are passed as such):
+/// (exit success, the JSON report, stdout + stderr).
 fn check(env: &[(&'static str, String)], streams: &[String], json: bool) -> (bool, Value, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_das-forwarder"));
     cmd.arg("check").env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
     for s in streams {
-        match s.strip_prefix("--function ") {
-            Some(f) => cmd.args(["--function", f]),
-            None if s.starts_with("--") => cmd.arg(s),
-            None => cmd.args(["--stream-arn", s]),
+        match s.split_once(' ') {
+            Some((flag, value)) if flag.starts_with("--") => cmd.args([flag, value]),
+            _ if s.starts_with("--") => cmd.arg(s),
+            _ => cmd.args(["--stream-arn", s]),
         };
     }
     if json {
@@ -205,6 +205,13 @@ async fn a_healthy_set_up_is_all_ok_and_prints_no_secret_and_no_statement() {
     let sdk = s.moto.sdk_config().await;
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
     assert_eq!(s3.list_objects_v2().bucket(BUCKET).send().await.unwrap().key_count(), Some(0));
+
+    // As the function's role (assumed through moto's STS, which lets any caller assume it).
+    let role = "--role-arn arn:aws:iam::123456789012:role/das-forwarder-role".to_owned();
+    let (ok, report, _) = check(&s.env(&[]), &[arn(RESOURCE), role], true);
+    assert!(ok, "{report:#}");
+    assert_eq!(find(&report, "role", "role.assume")["status"], "ok");
+    assert_eq!(find(&report, RESOURCE, "record.decode")["status"], "ok");
 
     // At every log level: no token, no statement text.
     for level in ["trace", "debug", "info", "warn"] {
