@@ -45,10 +45,8 @@ pub async fn check(lambda: &aws_sdk_lambda::Client, function: &str, report: &mut
             }
         }
     }
-    let kinesis: Vec<&EventSourceMappingConfiguration> = mappings
-        .iter()
-        .filter(|m| m.event_source_arn().is_some_and(|a| a.starts_with("arn:aws:kinesis:") || a.contains(":kinesis:")))
-        .collect();
+    let kinesis: Vec<&EventSourceMappingConfiguration> =
+        mappings.iter().filter(|m| m.event_source_arn().is_some_and(|a| a.contains(":kinesis:"))).collect();
     if kinesis.is_empty() {
         let fix = "add a Kinesis event source mapping from the activity stream (the template's DasStream event)";
         report.fail(&target, "mapping.exists", "no Kinesis event source mapping", fix);

@@ -106,6 +106,10 @@ pub async fn run(config: Config, args: CheckArgs) -> anyhow::Result<()> {
             SinkConfig::File(_) | SinkConfig::Stdout => {}
         }
     }
+    if report.checks.is_empty() {
+        let fix = "pass --stream-arn or --function, and run with the function's variables (SINKS, …)";
+        report.warn("check", "check.scope", "nothing to check: no stream and no sink that can be checked", fix);
+    }
     if args.json {
         println!("{}", report.json());
     } else {
