@@ -6,10 +6,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_s3::primitives::ByteStream;
-use reqwest::header::AUTHORIZATION;
 
 use super::{described, timed, Report, CALL_TIMEOUT};
-use crate::sinks::hec::request::{auth_header, read_limited};
+use crate::sinks::hec::request::{auth_header, post};
 use crate::sinks::hec::{HecConfig, HecToken};
 use crate::sinks::s3::S3Config;
 use crate::sinks::webhook::{WebhookConfig, WebhookSink};
@@ -77,15 +76,12 @@ pub async fn hec(config: &HecConfig, token: &HecToken, client: &reqwest::Client,
         let fix = "the token holds a character a header cannot carry: copy it again from Splunk";
         return report.fail(&target, "hec.token", "the token is not a valid header value", fix);
     };
-    let sent =
-        client.post(config.event_url()).header(AUTHORIZATION, auth).timeout(CALL_TIMEOUT).body(Vec::new()).send().await;
-    let resp = match sent {
-        Ok(r) => r,
-        Err(e) => return report.fail(&target, "hec.token", e.without_url().to_string(), "check HEC_URL"),
+    // The sink's own request: an empty body, no channel, no gzip.
+    let resp = post(client, &config.event_url(), &auth, None, Vec::new(), false, CALL_TIMEOUT).await;
+    let Some(status) = resp.status else {
+        return report.fail(&target, "hec.token", resp.error.unwrap_or_default(), "check HEC_URL");
     };
-    let status = resp.status().as_u16();
-    let body = read_limited(resp).await;
-    let code = serde_json::from_slice::<serde_json::Value>(&body).ok().and_then(|v| v["code"].as_i64());
+    let code = resp.code;
     match (status, code) {
         (400, Some(5)) | (200, _) => report.ok(&target, "hec.token", "the token is accepted"),
         (401 | 403, _) => report.fail(

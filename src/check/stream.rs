@@ -9,7 +9,7 @@ use aws_sdk_kinesis::types::{ShardIteratorType, StreamStatus};
 
 use super::{described, timed, Report, LOOKBACK};
 use crate::das::activity::{events_of, ReadLimits};
-use crate::das::resource::{parse_stream_arn, resource_id, ResourceId};
+use crate::das::resource::{parse_stream_arn, resource_id_of, ResourceId};
 use crate::error::Failure;
 use crate::esdk::{self, RawAesKeyring};
 use crate::keys::{KeyContext, KeyProvider};
@@ -46,7 +46,7 @@ fn aws_fix(code: Option<&str>, actions: &str) -> String {
 pub async fn check(parts: &Parts<'_>, arn: &str, report: &mut Report) {
     let source = parse_stream_arn(arn);
     let target = format!("stream {}", source.stream.as_deref().unwrap_or(arn));
-    let resource = match resource_id(Some(arn), parts.settings.resource_id.as_deref()) {
+    let resource = match resource_id_of(Some(&source), parts.settings.resource_id.as_deref()) {
         Ok(r) => r,
         Err(e) => {
             let fix = "a DAS stream is named aws-rds-das-<resource-id>; pass its ARN, or set DAS_RESOURCE_ID to the \

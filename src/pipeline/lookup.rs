@@ -41,7 +41,7 @@ pub async fn lookup(data: &[u8], source: &Source, keys: &DataKeyCache) -> Result
 /// The lookups of `records`, in order, `concurrency` at a time.
 pub fn lookups<'a>(
     records: &'a [KinesisEventRecord],
-    sources: &'a [Source],
+    sources: &'a [Arc<Source>],
     keys: &'a DataKeyCache,
     concurrency: usize,
 ) -> impl Stream<Item = Result<Keyed, Failure>> + 'a {

@@ -118,9 +118,9 @@ fn arrival_ms(record: &KinesisEventRecord) -> i64 {
 }
 
 /// The stream of each record and the resource id it gives, its ARN parsed once per run of
-/// records with the same ARN (a batch comes from one stream).
-fn sources(records: &[KinesisEventRecord], resource_override: Option<&str>) -> Vec<Source> {
-    let mut last: Option<(Option<&str>, Source)> = None;
+/// records with the same ARN (a batch comes from one stream), and shared by those records.
+fn sources(records: &[KinesisEventRecord], resource_override: Option<&str>) -> Vec<Arc<Source>> {
+    let mut last: Option<(Option<&str>, Arc<Source>)> = None;
     records
         .iter()
         .map(|r| {
@@ -130,7 +130,7 @@ fn sources(records: &[KinesisEventRecord], resource_override: Option<&str>) -> V
                 _ => {
                     let parsed = arn.map(parse_stream_arn);
                     let resource = resource_id_of(parsed.as_ref(), resource_override);
-                    let s = Source { stream: Arc::new(parsed.unwrap_or_default()), resource };
+                    let s = Arc::new(Source { stream: Arc::new(parsed.unwrap_or_default()), resource });
                     last = Some((arn, s.clone()));
                     s
                 }
