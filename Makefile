@@ -101,14 +101,19 @@ invoke: lambda-tools
 lambda-test: lambda-tools
 	$(LAMBDA_PATH) $(CARGO) test --test it -- --ignored --nocapture lambda_loop::
 
-## template-lint: cfn-lint and `sam validate --lint` on template.yaml (offline)
+## template-lint: cfn-lint and `sam validate --lint` on template.yaml and on a fleet of three streams and two keys
+## (offline), then the fleet's processed template checked (tests/template/fleet.py)
 template-lint: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/cfn-lint template.yaml
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint
+	rm -rf target/fleet-example && $(SAM_VENV)/bin/python tests/template/example.py target/fleet-example
+	$(SAM_VENV)/bin/cfn-lint target/fleet-example/template.yaml
+	cd target/fleet-example && AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} SAM_CLI_TELEMETRY=0 $(abspath $(SAM_VENV))/bin/sam validate --lint
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(SAM_VENV)/bin/python -m unittest tests/template/fleet.py
 
 ## sam-build: `sam build` (rust-cargolambda) into .aws-sam/
 sam-build: $(SAM_VENV)/.installed lambda-tools
-	PATH="$(abspath $(VENV))/bin:$(abspath $(SAM_VENV))/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build --beta-features
+	PATH="$(abspath $(VENV))/bin:$(abspath $(SAM_VENV))/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build --beta-features --language-extensions
 
 ## bench: whole processes beside the documented Python consumer (same corpus, same moto KMS), memory on dense and hostile batches, warm invocations, stages
 BENCH_ARGS ?=
