@@ -70,7 +70,19 @@ def processed(params, region="us-east-1"):
     pseudo = PseudoParameterValues(
         region=region, account_id="123456789012", partition="aws", stack_name="fleet", stack_id="fleet"
     )
+    literal = copy.deepcopy(template["Resources"])
     expanded = process_template(template, values, pseudo)
+    # A loop's resources must not take a name the template already has (with an empty DasStreamArns
+    # the loop still runs once, on ""): the local transform would let one silently replace the other,
+    # CloudFormation refuses the template.
+    generated = 0
+    for name, loop in literal.items():
+        if name.startswith("Fn::ForEach::"):
+            _, collection, body = loop
+            items = values[collection["Ref"]] if isinstance(collection, dict) else collection
+            generated += len(items) * len(body)
+    plain = sum(1 for name in literal if not name.startswith("Fn::ForEach::"))
+    assert len(expanded["Resources"]) == plain + generated, "a loop's resource replaced another"
     # The SAM transform wants a packaged CodeUri (sam validate substitutes one the same way).
     expanded["Resources"]["Forwarder"]["Properties"]["CodeUri"] = "s3://bucket/code.zip"
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
@@ -268,7 +280,7 @@ class Fleet(unittest.TestCase):
         got = self.check_mappings(stack, THREE)
         # Named from the stream, not its place in the list: removing one leaves the others' mappings alone.
         for arn, (lid,) in got.items():
-            self.assertEqual(lid, "Mapping" + re.sub("[^A-Za-z0-9]", "", arn))
+            self.assertEqual(lid, "FleetMapping" + re.sub("[^A-Za-z0-9]", "", arn))
         self.assertNotIn("ForwarderDas", stack.resources)
         rids = [rid_of(a) for a in THREE] + ["cluster-" + "Z" * 26, "db-" + "Z" * 26]
         self.assertEqual(allowed_contexts(stack, rids), expected_contexts(zip(THREE, keys)))
