@@ -10,7 +10,7 @@ result the way an auditor would:
 - each KMS key may decrypt exactly the encryption contexts of its own streams: the decrypt statements are
   evaluated, as IAM evaluates their conditions, against every candidate context (each resource id under
   both context keys, both keys at once, an extra key, none), not compared as text;
-- a role's inline policies fit IAM's 10,240-character limit at the largest fleet the README promises;
+- a role's inline policies fit IAM's 10,240-character limit at the largest fleet the docs promise;
 - the one-stream parameters still give the mapping SAM created before (same logical id, same settings).
 
 Run by `make template-lint` (it needs the SAM CLI's venv): .venv-sam/bin/python -m unittest tests/template/fleet.py
@@ -29,8 +29,9 @@ from samtranslator.translator.transform import transform as sam_transform
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 TEMPLATE = os.path.join(ROOT, "template.yaml")
-# The largest fleet the README and the template's DasStreamArns description promise.
-MAX_FLEET = 20
+# The most streams a stack takes (DasStreamArns, and DasStreamArn if set), as the README, docs/deployment.md
+# and the template's DasStreamArns description promise.
+MAX_STREAMS = 20
 IAM_ROLE_INLINE_LIMIT = 10240
 IAM_MANAGED_POLICY_LIMIT = 6144
 
@@ -67,8 +68,9 @@ def processed(params, region="us-east-1"):
     for name, spec in template["Parameters"].items():
         if spec["Type"] == "CommaDelimitedList" and isinstance(values.get(name), str):
             values[name] = values[name].split(",")
+    partition = "aws-us-gov" if region.startswith("us-gov-") else "aws"
     pseudo = PseudoParameterValues(
-        region=region, account_id="123456789012", partition="aws", stack_name="fleet", stack_id="fleet"
+        region=region, account_id="123456789012", partition=partition, stack_name="fleet", stack_id="fleet"
     )
     literal = copy.deepcopy(template["Resources"])
     expanded = process_template(template, values, pseudo)
@@ -311,6 +313,11 @@ class Fleet(unittest.TestCase):
         )
         self.assertEqual(allowed_contexts(stack, [rid_of(one)]), expected_contexts([(one, TWO_KEYS[0])]))
         self.assertEqual(stack.of_type("AWS::IAM::RolePolicy"), {})
+        # The decrypt statement is updated in place, in the inline policy that held it before, so an
+        # upgraded function is never without it.
+        (inline,) = stack.resources["ForwarderRole"]["Properties"]["Policies"]
+        self.assertEqual(inline["PolicyName"], "ForwarderRolePolicy0")
+        self.assertEqual([st["Sid"] for st in inline["PolicyDocument"]["Statement"]], ["DecryptThisStreamsKeysOnly"])
 
     def test_one_stream_and_a_fleet(self):
         one = stream("db", "E" * 26)
@@ -327,25 +334,38 @@ class Fleet(unittest.TestCase):
         self.assertEqual(resources, TWO_KEYS + ["DasKmsKeyArns-has-no-key-for-this-stream"])
 
     def test_largest_fleet_fits_the_roles_inline_policy_limit(self):
-        # Long names everywhere: the longest region, every optional sink and secret, multi-region keys.
-        region = "ap-southeast-3"
-        streams = [stream("cluster" if i % 2 else "db", f"{i:02d}" + "X" * 24, region) for i in range(MAX_FLEET)]
-        keys = [key(f"mrk-{i:032x}", region) for i in range(MAX_FLEET)]
-        stack = processed({
-            "DasStreamArns": ",".join(streams), "DasKmsKeyArns": ",".join(keys),
-            "DasStreamArn": stream("cluster", "S" * 26, region), "DasKmsKeyArn": key("mrk-" + "f" * 32, region),
-            "HecUrl": "https://splunk.example.com:8088", "HecTokenSecretArn": SECRET,
-            "WebhookUrl": "https://siem.example.com/das", "WebhookSecretArn": SECRET,
-            "S3RoleArn": "arn:aws:iam::123456789012:role/" + "r" * 64, "OutputBucketName": "b" * 63,
-            "QuarantinePrefix": "q" * 64 + "/",
-        }, region)
-        self.check_mappings(stack, [stream("cluster", "S" * 26, region)] + streams)
-        size = sum(iam_size(doc) for doc in stack.inline_policies())
-        self.assertLessEqual(size, IAM_ROLE_INLINE_LIMIT, f"{MAX_FLEET} streams: {size} characters")
-        (managed,) = stack.managed_policies()
-        self.assertLessEqual(iam_size(managed), IAM_MANAGED_POLICY_LIMIT)
-        print(f"\n  {MAX_FLEET} streams and one more, long names: the role's inline policies {size} of "
-              f"{IAM_ROLE_INLINE_LIMIT} characters, its managed policy {iam_size(managed)} of {IAM_MANAGED_POLICY_LIMIT}")
+        # The longest names: GovCloud's partition, a 14-character region's worth of ARN, multi-region
+        # keys, every optional sink and secret; MAX_STREAMS all in DasStreamArns, or one of them in
+        # DasStreamArn (its statement is inline too).
+        region = "us-gov-west-1"
+
+        def long_stream(kind, rid):
+            return f"arn:aws-us-gov:kinesis:{region}:123456789012:stream/aws-rds-das-{kind}-{rid}"
+
+        def long_key(n):
+            return f"arn:aws-us-gov:kms:{region}:123456789012:key/mrk-{n:032x}"
+
+        for single in (False, True):
+            n = MAX_STREAMS - int(single)
+            streams = [long_stream("cluster" if i % 2 else "db", f"{i:02d}" + "X" * 24) for i in range(n)]
+            params = {
+                "DasStreamArns": ",".join(streams), "DasKmsKeyArns": ",".join(long_key(i) for i in range(n)),
+                "HecUrl": "https://splunk.example.com:8088", "HecTokenSecretArn": SECRET,
+                "WebhookUrl": "https://siem.example.com/das", "WebhookSecretArn": SECRET,
+                "S3RoleArn": "arn:aws-us-gov:iam::123456789012:role/" + "r" * 64, "OutputBucketName": "b" * 63,
+                "QuarantinePrefix": "q" * 64 + "/",
+            }
+            if single:
+                params.update({"DasStreamArn": long_stream("cluster", "S" * 26), "DasKmsKeyArn": long_key(99)})
+            stack = processed(params, region)
+            self.assertEqual(len(stack.mappings()), MAX_STREAMS)
+            size = sum(iam_size(doc) for doc in stack.inline_policies())
+            self.assertLessEqual(size, IAM_ROLE_INLINE_LIMIT, f"{MAX_STREAMS} streams: {size} characters")
+            (managed,) = stack.managed_policies()
+            self.assertLessEqual(iam_size(managed), IAM_MANAGED_POLICY_LIMIT)
+            print(f"\n  {n} streams in DasStreamArns{' and one in DasStreamArn' if single else ''}, the longest "
+                  f"names: the role's inline policies {size} of {IAM_ROLE_INLINE_LIMIT} characters, its managed "
+                  f"policy {iam_size(managed)} of {IAM_MANAGED_POLICY_LIMIT}")
 
 
 SECRET = "arn:aws:secretsmanager:ap-southeast-3:123456789012:secret:das-forwarder/hec-token-AbCdEf"
