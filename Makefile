@@ -111,9 +111,13 @@ template-lint: $(SAM_VENV)/.installed
 	cd target/fleet-example && AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} SAM_CLI_TELEMETRY=0 $(abspath $(SAM_VENV))/bin/sam validate --lint
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(SAM_VENV)/bin/python -m unittest tests/template/fleet.py
 
-## sam-build: `sam build` (rust-cargolambda) into .aws-sam/
+## sam-build: `sam build` (rust-cargolambda) into .aws-sam/, of template.yaml and of the three-stream fleet
+## (the second reuses the first's cargo build)
 sam-build: $(SAM_VENV)/.installed lambda-tools
 	PATH="$(abspath $(VENV))/bin:$(abspath $(SAM_VENV))/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build --beta-features --language-extensions
+	rm -rf target/fleet-example && $(SAM_VENV)/bin/python tests/template/example.py target/fleet-example
+	PATH="$(abspath $(VENV))/bin:$(abspath $(SAM_VENV))/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build --beta-features --language-extensions \
+	  --template-file target/fleet-example/template.yaml --base-dir . --build-dir .aws-sam/fleet-example
 
 ## bench: whole processes beside the documented Python consumer (same corpus, same moto KMS), memory on dense and hostile batches, warm invocations, stages
 BENCH_ARGS ?=
