@@ -12,6 +12,7 @@ pub mod esdk;
 pub mod gzip;
 pub mod handler;
 pub mod keys;
+pub mod kinesis;
 pub mod lambda;
 pub mod layout;
 pub mod logging;

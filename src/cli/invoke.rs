@@ -6,28 +6,30 @@ use std::path::Path;
 use anyhow::Context;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
-use aws_lambda_events::event::streams::KinesisEventResponse;
 
 use crate::config::Config;
-use crate::handler::{Forwarder, Summary};
+
 use crate::setup;
 
 /// Reads and parses a Kinesis event file (errors name the file).
 pub fn read_event(path: &Path) -> anyhow::Result<KinesisEvent> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_slice(&bytes).with_context(|| format!("{} is not a Kinesis event", path.display()))
-}
-
-pub async fn invoke(forwarder: &Forwarder, path: &Path) -> anyhow::Result<(KinesisEventResponse, Summary)> {
-    let event = read_event(path)?;
-    Ok(forwarder.handle(&event).await)
+    crate::kinesis::parse(&bytes).with_context(|| format!("{} is not a Kinesis event", path.display()))
 }
 
 /// `das-forwarder invoke --event FILE`: the summary and the peak RSS on stderr, the EMF document
 /// (unless `METRICS=off`) and then the response on stdout, its last line.
 pub async fn run(config: Config, event: &Path) -> anyhow::Result<()> {
+    // The event is read and parsed on a thread of its own while the forwarder is set up (clients,
+    // keys, sinks): on a batch of megabytes, both take milliseconds.
+    let path = event.to_owned();
+    let reading = std::thread::Builder::new()
+        .name("das-read-event".into())
+        .spawn(move || read_event(&path))
+        .context("cannot start a thread to read the event")?;
     let forwarder = setup::forwarder(config).await?;
-    let (response, summary) = invoke(&forwarder, event).await?;
+    let event = reading.join().map_err(|_| anyhow::anyhow!("reading the event panicked"))??;
+    let (response, summary) = forwarder.handle(&event).await;
     eprintln!("summary: {}", serde_json::to_string(&summary)?);
     if let Some(line) = forwarder.metrics_line(&summary) {
         println!("{line}");

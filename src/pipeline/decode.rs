@@ -54,7 +54,8 @@ impl Limits {
     }
 }
 
-/// Lines back to back (no newline), each ending at `ends[i].1`, with its event time.
+/// Lines back to back, each ending at `ends[i].1` and followed by its newline (so that runs of
+/// lines go to a file or a compressor as one slice), with its event time.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Lines {
     pub buf: Vec<u8>,
@@ -66,12 +67,12 @@ impl Lines {
         self.ends.is_empty()
     }
 
-    /// Each line's bytes, in order (no newline).
+    /// Each line's bytes, in order (without its newline).
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
         let mut start = 0;
         self.ends.iter().map(move |&(_, end)| {
             let line = &self.buf[start..end as usize];
-            start = end as usize;
+            start = end as usize + 1;
             line
         })
     }
@@ -149,6 +150,7 @@ impl<O: Output> Encoder<'_, O> {
                 ocsf.unmapped.redaction = redaction;
                 write_event(&mut self.lines.buf, &ocsf);
                 self.lines.ends.push((ocsf.time, self.lines.buf.len() as u32));
+                self.lines.buf.push(b'\n');
                 self.counts.events += 1;
             }
         }

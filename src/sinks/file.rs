@@ -139,25 +139,30 @@ impl FileWriter<'_> {
                 }
             };
             self.tick += 1;
-            // The record's lines of each partition, written together without a copy: each line
-            // and its newline are handed to the kernel as they lie.
+            // The record's lines of each partition, written together without a copy: each run of
+            // lines in the same hour goes to the kernel as one slice, newlines included.
             let mut groups: Vec<(String, Vec<IoSlice<'_>>)> = Vec::new();
             // The directory is named once per run of lines in the same hour, not once per line.
-            let mut last: Option<(i64, usize)> = None;
-            for line in rec.lines() {
-                let hour = line.time_ms.div_euclid(HOUR_MS);
-                let at = match last {
-                    Some((h, at)) if h == hour => at,
-                    _ => {
-                        let dir = hive_dir(&self.sink.prefix, line.time_ms);
-                        groups.iter().position(|(d, _)| *d == dir).unwrap_or_else(|| {
-                            groups.push((dir, Vec::new()));
-                            groups.len() - 1
-                        })
+            let mut run: Option<(i64, usize, usize)> = None; // (hour, group, start of the run)
+            let mut next = 0;
+            for &(time_ms, end) in &rec.ends {
+                let hour = time_ms.div_euclid(HOUR_MS);
+                if run.is_none_or(|(h, _, _)| h != hour) {
+                    if let Some((_, at, from)) = run {
+                        groups[at].1.push(IoSlice::new(&rec.buf[from..next]));
                     }
-                };
-                last = Some((hour, at));
-                groups[at].1.extend([IoSlice::new(line.bytes), IoSlice::new(b"\n")]);
+                    let dir = hive_dir(&self.sink.prefix, time_ms);
+                    let at = groups.iter().position(|(d, _)| *d == dir).unwrap_or_else(|| {
+                        groups.push((dir, Vec::new()));
+                        groups.len() - 1
+                    });
+                    run = Some((hour, at, next));
+                }
+                // The line and its newline.
+                next = end as usize + 1;
+            }
+            if let Some((_, at, from)) = run {
+                groups[at].1.push(IoSlice::new(&rec.buf[from..next]));
             }
             for (dir, mut slices) in groups {
                 if !files.contains_key(&dir) {

@@ -57,7 +57,8 @@ pub enum Part {
     Piece { first: bool, last: bool },
 }
 
-/// Lines of one record: back to back in `buf` (no newline), each ending at `ends[i].1`.
+/// Lines of one record: back to back in `buf`, each ending at `ends[i].1` and followed by its
+/// newline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordLines {
     pub meta: Arc<RecordMeta>,
@@ -81,7 +82,7 @@ impl RecordLines {
         let mut start = 0;
         self.ends.iter().enumerate().map(move |(i, &(time_ms, end))| {
             let bytes = &self.buf[start..end as usize];
-            start = end as usize;
+            start = end as usize + 1;
             Line { event: self.first_event + i, time_ms, bytes }
         })
     }
