@@ -34,7 +34,70 @@ pub struct Timestamp {
     /// Epoch milliseconds, UTC (fraction truncated).
     pub millis: i64,
     /// RFC 3339 with every fractional digit kept: `2019-05-24T00:39:49.940668Z`.
-    pub rfc3339: String,
+    pub rfc3339: Rfc3339,
+}
+
+/// The RFC 3339 text of a timestamp, held in place when it fits (every timestamp DAS writes
+/// does: at most 35 bytes), so that an event's three times cost no allocation.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Rfc3339 {
+    Inline { len: u8, bytes: [u8; Rfc3339::INLINE] },
+    Heap(Box<str>),
+}
+
+impl Rfc3339 {
+    const INLINE: usize = 40;
+
+    /// The text written by `write` into at most `len` bytes.
+    fn build(len: usize, write: impl FnOnce(&mut dyn FnMut(&[u8]))) -> Rfc3339 {
+        if len <= Self::INLINE {
+            let mut bytes = [0u8; Self::INLINE];
+            let mut at = 0;
+            write(&mut |part: &[u8]| {
+                bytes[at..at + part.len()].copy_from_slice(part);
+                at += part.len();
+            });
+            Rfc3339::Inline { len: at as u8, bytes }
+        } else {
+            let mut text = Vec::with_capacity(len);
+            write(&mut |part: &[u8]| text.extend_from_slice(part));
+            // Built from the parts of a `str` cut at ASCII bytes, and ASCII.
+            Rfc3339::Heap(String::from_utf8(text).unwrap_or_default().into_boxed_str())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            // `bytes[..len]` is what `build` copied from UTF-8 parts cut at ASCII bytes.
+            Rfc3339::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
+            Rfc3339::Heap(s) => s,
+        }
+    }
+}
+
+impl From<String> for Rfc3339 {
+    fn from(text: String) -> Rfc3339 {
+        Rfc3339::build(text.len(), |put| put(text.as_bytes()))
+    }
+}
+
+impl std::ops::Deref for Rfc3339 {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Debug for Rfc3339 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq<&str> for Rfc3339 {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 /// Parses a timestamp; `None` when it is not one.
@@ -86,21 +149,30 @@ pub fn parse(text: &str) -> Option<Timestamp> {
         offset.map_or(0, |(west, hh, mm)| if west { -(hh * 3600 + mm * 60) } else { hh * 3600 + mm * 60 });
     // RFC 3339: the date and the time are the digits read above, at fixed places, copied as
     // they are; then the fraction as it is, and the offset.
-    let mut rfc3339 = String::with_capacity(t.len() + 4);
-    rfc3339.push_str(t.get(..10)?);
-    rfc3339.push('T');
-    rfc3339.push_str(t.get(11..19)?);
-    if fraction > 0 {
-        rfc3339.push_str(t.get(19..20 + fraction)?);
-    }
-    match offset {
-        None => rfc3339.push('Z'),
-        Some((west, hh, mm)) => {
-            let digit = |n: i64| char::from(b'0' + n as u8);
-            rfc3339.push(if west { '-' } else { '+' });
-            rfc3339.extend([digit(hh / 10), digit(hh % 10), ':', digit(mm / 10), digit(mm % 10)]);
+    let date = t.get(..10)?.as_bytes();
+    let time = t.get(11..19)?.as_bytes();
+    let dot_fraction = if fraction > 0 { t.get(19..20 + fraction)?.as_bytes() } else { b"" };
+    let len = date.len() + 1 + time.len() + dot_fraction.len() + if offset.is_some() { 6 } else { 1 };
+    let rfc3339 = Rfc3339::build(len, |put| {
+        put(date);
+        put(b"T");
+        put(time);
+        put(dot_fraction);
+        match offset {
+            None => put(b"Z"),
+            Some((west, hh, mm)) => {
+                let digit = |n: i64| b'0' + n as u8;
+                put(&[
+                    if west { b'-' } else { b'+' },
+                    digit(hh / 10),
+                    digit(hh % 10),
+                    b':',
+                    digit(mm / 10),
+                    digit(mm % 10),
+                ]);
+            }
         }
-    }
+    });
     Some(Timestamp { millis: (local - offset_secs) * 1000 + millis, rfc3339 })
 }
 
@@ -135,6 +207,15 @@ mod tests {
             "2019-05-24T02:39:49.9406681+02:00"
         );
         assert_eq!(super::parse("2019-05-24 00:39:49-0330").unwrap().rfc3339, "2019-05-24T00:39:49-03:30");
+        // A fraction longer than any DAS writes: the text no longer fits in place, and is the same.
+        let long = format!("2019-05-24 00:39:49.{}+02", "1234567890".repeat(5));
+        let t = super::parse(&long).unwrap().rfc3339;
+        assert!(matches!(t, super::Rfc3339::Heap(_)), "{t:?}");
+        assert_eq!(t.as_str(), format!("2019-05-24T00:39:49.{}+02:00", "1234567890".repeat(5)));
+        assert!(matches!(
+            super::parse("2019-05-24 00:39:49.940668+00").unwrap().rfc3339,
+            super::Rfc3339::Inline { .. }
+        ));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::activity::{self, classify};
 use super::model::*;
 use super::status::{outcome, severity, ExitCodes};
-use crate::das::time::{parse, Timestamp};
+use crate::das::time::{parse, Rfc3339, Timestamp};
 use crate::das::RawEvent;
 
 /// The OCSF schema caps strings at this many characters.
@@ -186,7 +186,7 @@ pub fn map<'e>(event: &'e RawEvent<'e>, ctx: &'e RecordContext) -> Event<'e> {
         Some(t) => (t.millis, t.rfc3339.clone()),
         None => {
             let t = chrono::DateTime::from_timestamp_millis(ctx.arrival_ms).unwrap_or_default();
-            (ctx.arrival_ms, t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            (ctx.arrival_ms, Rfc3339::from(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)))
         }
     };
     let duration = match (&start, &end) {

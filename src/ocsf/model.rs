@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use crate::das::time::Rfc3339;
 use crate::das::RawEvent;
 
 pub const CLASS_UID: u32 = 6005;
@@ -21,11 +22,11 @@ pub struct Event<'e> {
     pub status_code: Option<String>,
     pub status_detail: Option<String>,
     pub time: i64,
-    pub time_dt: String,
+    pub time_dt: Rfc3339,
     pub start_time: Option<i64>,
-    pub start_time_dt: Option<String>,
+    pub start_time_dt: Option<Rfc3339>,
     pub end_time: Option<i64>,
-    pub end_time_dt: Option<String>,
+    pub end_time_dt: Option<Rfc3339>,
     pub duration: Option<i64>,
     pub timezone_offset: i32,
     pub message: String,

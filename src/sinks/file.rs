@@ -76,6 +76,7 @@ struct Open {
     last: Arc<RecordMeta>,
     /// When it was last written to (a counter), to pick the file to finish early.
     touched: u64,
+    space: Space,
 }
 
 impl Open {
@@ -84,16 +85,81 @@ impl Open {
             root.join(dir).join(format!("{}-{}{tag}.ndjson.tmp", path_safe(shard), path_safe(&first.sequence_number)));
         std::fs::create_dir_all(root.join(dir))?;
         let out = File::create(&tmp)?;
-        Ok(Open { dir: dir.to_owned(), tmp, out, first: first.clone(), last: first.clone(), touched: 0 })
+        Ok(Open {
+            dir: dir.to_owned(),
+            tmp,
+            out,
+            first: first.clone(),
+            last: first.clone(),
+            touched: 0,
+            space: Space::default(),
+        })
     }
 
-    /// Flushes and renames to the final name.
+    /// Writes every slice at the end of the file, its space reserved ahead.
+    fn write(&mut self, slices: &mut [IoSlice<'_>]) -> std::io::Result<()> {
+        let len: u64 = slices.iter().map(|s| s.len() as u64).sum();
+        self.space.reserve(&self.out, len);
+        write_all_vectored(&mut self.out, slices)?;
+        self.space.written += len;
+        Ok(())
+    }
+
+    /// Gives back the space reserved past the end, and renames to the final name.
     fn commit(self, root: &Path, shard: &str) -> Result<(), (usize, String)> {
         let key = object_key(&self.dir, shard, &self.first.sequence_number, &self.last.sequence_number, "ndjson");
         let fail = |e: std::io::Error| (self.first.index, format!("{key}: {e}"));
+        if self.space.reserved > self.space.written {
+            self.out.set_len(self.space.written).map_err(fail)?;
+        }
         drop(self.out);
         std::fs::rename(&self.tmp, root.join(&key)).map_err(fail)
     }
+}
+
+/// The file's blocks, allocated ahead of the writes a few MiB at a time (`fallocate`): ext4
+/// then finds each block in place instead of reserving it page by page as it is written, which
+/// took a third of the kernel's time for a write (26% less CPU for 84 MB in 84 KB writes on
+/// ext4, 2026-12-05). `commit` truncates what was allocated past the last line.
+#[derive(Default)]
+struct Space {
+    written: u64,
+    reserved: u64,
+    /// The file system does not allocate ahead (or refused once): plain writes.
+    off: bool,
+}
+
+impl Space {
+    const STEP: u64 = 4 << 20;
+
+    fn reserve(&mut self, out: &File, len: u64) {
+        let need = self.written + len;
+        if self.off || need <= self.reserved {
+            return;
+        }
+        let upto = need.max(self.reserved + Self::STEP);
+        if allocate(out, self.reserved, upto - self.reserved) {
+            self.reserved = upto;
+        } else {
+            // Not supported here, or no space: the write itself says what is wrong.
+            self.off = true;
+        }
+    }
+}
+
+/// Allocates `len` bytes of the file from `offset` (its size grows to cover them).
+#[cfg(target_os = "linux")]
+fn allocate(out: &File, offset: u64, len: u64) -> bool {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len)) else { return false };
+    // SAFETY: `fallocate` reads three integers and acts on a descriptor that `out` owns and keeps
+    // open for the call.
+    unsafe { libc::fallocate(out.as_raw_fd(), 0, offset, len) == 0 }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn allocate(_: &File, _: u64, _: u64) -> bool {
+    false
 }
 
 struct FileWriter<'a> {
@@ -172,7 +238,7 @@ impl FileWriter<'_> {
                 let Some(f) = files.get_mut(&dir) else { continue };
                 f.last = rec.meta.clone();
                 f.touched = self.tick;
-                if let Err(e) = write_all_vectored(&mut f.out, &mut slices) {
+                if let Err(e) = f.write(&mut slices) {
                     // A file with a torn line is never renamed: its records are reported.
                     let first = f.first.index;
                     if let Some(f) = files.remove(&dir) {

@@ -270,7 +270,7 @@ mod s3 {
     const BUCKET: &str = "das-multipart";
 
     /// Lines that barely compress (random letters), all in one hour.
-    fn chunks(records: usize, lines_per_record: usize, line_bytes: usize) -> (Vec<Chunk>, Vec<u8>) {
+    pub(super) fn chunks(records: usize, lines_per_record: usize, line_bytes: usize) -> (Vec<Chunk>, Vec<u8>) {
         let mut seed = 7u64;
         let mut all = Vec::new();
         let mut chunks = Vec::new();
@@ -295,7 +295,7 @@ mod s3 {
         (chunks, all)
     }
 
-    fn batch() -> BatchInfo {
+    pub(super) fn batch() -> BatchInfo {
         BatchInfo {
             shard_id: "shardId-000000000000".into(),
             last_sequence_number: "9999".into(),
@@ -379,5 +379,43 @@ mod s3 {
         assert_eq!(in_progress_uploads(&direct).await, 0, "S3 keeps no part of it");
         let list = direct.list_objects_v2().bucket(BUCKET).send().await.unwrap();
         assert!(list.contents().is_empty(), "no object");
+    }
+}
+
+mod file_sink {
+    use super::*;
+
+    /// A file that grows past the space the sink allocates ahead (4 MiB at a time) holds its
+    /// lines and nothing after them: the allocation past the last line is given back.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_file_larger_than_its_allocation_steps_ends_at_its_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = FileSink::new(dir.path().to_path_buf(), "das/".into());
+        // 5 chunks of 2 MB of lines, one hour: one file of 10 MB.
+        let (chunks, all) = s3::chunks(5, 200, 10_000);
+        let mut w = sink.open(&s3::batch());
+        for c in &chunks {
+            w.append(c).await.unwrap();
+        }
+        assert_eq!(w.finish().await, Delivery::default());
+        let files: Vec<_> = walk(dir.path());
+        assert_eq!(files.len(), 1, "{files:?}");
+        assert!(files[0].extension().is_some_and(|e| e == "ndjson"), "{files:?}");
+        let written = std::fs::read(&files[0]).unwrap();
+        assert_eq!(written.len(), all.len());
+        assert!(written == all, "the file holds the lines, in order, and nothing else");
+    }
+
+    fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+        out
     }
 }

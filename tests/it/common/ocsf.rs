@@ -141,7 +141,7 @@ pub fn assert_lossless(das: &serde_json::Map<String, Value>, event: &Value) {
             Value::Bool(b) => b.to_string(),
             other => panic!("field {k} = {other} is neither placed nor under unmapped.das"),
         };
-        let as_time = das_forwarder::das::time::parse(&text).map(|t| t.rfc3339);
+        let as_time = das_forwarder::das::time::parse(&text).map(|t| t.rfc3339.to_string());
         assert!(
             leaves.contains(&text) || as_time.is_some_and(|t| leaves.contains(&t)),
             "field {k} = {v} is nowhere in the OCSF event"

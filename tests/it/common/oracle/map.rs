@@ -139,7 +139,7 @@ fn map_placed(event: &ActivityEvent, ctx: &RecordContext) -> (Event, BTreeSet<&'
     let end = f.time("endTime").or_else(|| log_time.clone());
     let time = log_time.clone().or_else(|| start.clone());
     let (time_ms, time_dt) = match &time {
-        Some(t) => (t.millis, t.rfc3339.clone()),
+        Some(t) => (t.millis, t.rfc3339.to_string()),
         None => {
             let t = chrono::DateTime::from_timestamp_millis(ctx.arrival_ms).unwrap_or_default();
             (ctx.arrival_ms, t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
@@ -277,9 +277,9 @@ fn map_placed(event: &ActivityEvent, ctx: &RecordContext) -> (Event, BTreeSet<&'
         time: time_ms,
         time_dt,
         start_time: start.as_ref().map(|t| t.millis),
-        start_time_dt: start.map(|t| t.rfc3339),
+        start_time_dt: start.map(|t| t.rfc3339.to_string()),
         end_time: end.as_ref().map(|t| t.millis),
-        end_time_dt: end.map(|t| t.rfc3339),
+        end_time_dt: end.map(|t| t.rfc3339.to_string()),
         duration,
         timezone_offset: 0,
         message,
