@@ -8,7 +8,6 @@ use anyhow::Context;
 use aws_lambda_events::event::kinesis::KinesisEvent;
 
 use crate::config::Config;
-
 use crate::setup;
 
 /// Reads and parses a Kinesis event file (errors name the file).

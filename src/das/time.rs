@@ -48,27 +48,25 @@ pub enum Rfc3339 {
 impl Rfc3339 {
     const INLINE: usize = 40;
 
-    /// The text written by `write` into at most `len` bytes.
-    fn build(len: usize, write: impl FnOnce(&mut dyn FnMut(&[u8]))) -> Rfc3339 {
-        if len <= Self::INLINE {
-            let mut bytes = [0u8; Self::INLINE];
-            let mut at = 0;
-            write(&mut |part: &[u8]| {
-                bytes[at..at + part.len()].copy_from_slice(part);
-                at += part.len();
-            });
-            Rfc3339::Inline { len: at as u8, bytes }
-        } else {
-            let mut text = Vec::with_capacity(len);
-            write(&mut |part: &[u8]| text.extend_from_slice(part));
-            // Built from the parts of a `str` cut at ASCII bytes, and ASCII.
-            Rfc3339::Heap(String::from_utf8(text).unwrap_or_default().into_boxed_str())
+    /// The text of `parts` (pieces of `str` cut at ASCII bytes, or ASCII) put end to end.
+    fn from_parts(parts: &[&[u8]]) -> Rfc3339 {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if len > Self::INLINE {
+            // Valid UTF-8, as the parts are.
+            return Rfc3339::Heap(String::from_utf8(parts.concat()).unwrap_or_default().into_boxed_str());
         }
+        let mut bytes = [0u8; Self::INLINE];
+        let mut at = 0;
+        for part in parts {
+            bytes[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        Rfc3339::Inline { len: at as u8, bytes }
     }
 
     pub fn as_str(&self) -> &str {
         match self {
-            // `bytes[..len]` is what `build` copied from UTF-8 parts cut at ASCII bytes.
+            // `bytes[..len]` is what `from_parts` copied from UTF-8 parts cut at ASCII bytes.
             Rfc3339::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
             Rfc3339::Heap(s) => s,
         }
@@ -77,7 +75,7 @@ impl Rfc3339 {
 
 impl From<String> for Rfc3339 {
     fn from(text: String) -> Rfc3339 {
-        Rfc3339::build(text.len(), |put| put(text.as_bytes()))
+        Rfc3339::from_parts(&[text.as_bytes()])
     }
 }
 
@@ -152,27 +150,17 @@ pub fn parse(text: &str) -> Option<Timestamp> {
     let date = t.get(..10)?.as_bytes();
     let time = t.get(11..19)?.as_bytes();
     let dot_fraction = if fraction > 0 { t.get(19..20 + fraction)?.as_bytes() } else { b"" };
-    let len = date.len() + 1 + time.len() + dot_fraction.len() + if offset.is_some() { 6 } else { 1 };
-    let rfc3339 = Rfc3339::build(len, |put| {
-        put(date);
-        put(b"T");
-        put(time);
-        put(dot_fraction);
-        match offset {
-            None => put(b"Z"),
-            Some((west, hh, mm)) => {
-                let digit = |n: i64| b'0' + n as u8;
-                put(&[
-                    if west { b'-' } else { b'+' },
-                    digit(hh / 10),
-                    digit(hh % 10),
-                    b':',
-                    digit(mm / 10),
-                    digit(mm % 10),
-                ]);
-            }
+    let signed;
+    let zone: &[u8] = match offset {
+        None => b"Z",
+        Some((west, hh, mm)) => {
+            let digit = |n: i64| b'0' + n as u8;
+            signed =
+                [if west { b'-' } else { b'+' }, digit(hh / 10), digit(hh % 10), b':', digit(mm / 10), digit(mm % 10)];
+            &signed
         }
-    });
+    };
+    let rfc3339 = Rfc3339::from_parts(&[date, b"T", time, dot_fraction, zone]);
     Some(Timestamp { millis: (local - offset_secs) * 1000 + millis, rfc3339 })
 }
 
