@@ -135,15 +135,21 @@ pub fn event_uid(ctx: &RecordContext, event: &RawEvent<'_>) -> Uid {
             if i > 0 {
                 w.buf.push(b',');
             }
-            f.write_name(&mut w.buf);
-            w.buf.push(b':');
-            match f.canonical_text() {
+            match (f.canonical_text(), event.canonical_pair(f)) {
                 // A long value (a statement) is hashed where it lies, not copied.
-                Some(text) if text.len() >= HashWriter::FLUSH => {
+                (Some(text), _) if text.len() >= HashWriter::FLUSH => {
+                    f.write_name(&mut w.buf);
+                    w.buf.push(b':');
                     w.flush();
                     w.hash.update(text.as_bytes());
                 }
-                _ => f.write_value(&mut w.buf),
+                // Name and value as the text holds them: one copy.
+                (_, Some(pair)) => w.buf.extend_from_slice(pair.as_bytes()),
+                _ => {
+                    f.write_name(&mut w.buf);
+                    w.buf.push(b':');
+                    f.write_value(&mut w.buf);
+                }
             }
             if w.buf.len() >= HashWriter::FLUSH {
                 w.flush();

@@ -6,7 +6,6 @@
 //! side by side).
 
 use super::model::*;
-use crate::das::event::write_object;
 use crate::das::json::{write_str, write_str_contents};
 
 /// The line being written.
@@ -240,7 +239,7 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
     // `das` < `das_cluster_id` < `redaction`: the order of a sorted map.
     let u = &event.unmapped;
     l.raw(b",\"unmapped\":{\"das\":");
-    write_object(l.0, u.das.unplaced());
+    u.das.write_unplaced(l.0);
     l.opt_str(b",\"das_cluster_id\":", u.das_cluster_id);
     if let Some(r) = &u.redaction {
         l.raw(b",\"redaction\":{");

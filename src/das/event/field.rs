@@ -21,7 +21,13 @@ pub struct Field<'a> {
     /// The name needs no escape: it is written between quotes as it is.
     pub(super) plain_name: bool,
     pub(super) placed: Cell<bool>,
+    /// Where `"name":value` starts in the event's text when it is written there as the
+    /// canonical form writes it (plain name, canonical value, nothing between them but the
+    /// colon): the pair is then copied whole. `NO_PAIR` otherwise.
+    pub(super) pair_at: u32,
 }
+
+pub(super) const NO_PAIR: u32 = u32::MAX;
 
 impl<'a> Field<'a> {
     /// A field of the scan: a name without escapes holds no byte that needs one (the scan
@@ -29,7 +35,20 @@ impl<'a> Field<'a> {
     pub(super) fn of_scan(name: Cow<'a, str>, value: RawJson<'a>, s: &Scanned) -> Field<'a> {
         let prefix = prefix_of(name.as_bytes());
         let plain_name = !s.name_escapes;
-        Field { name, value, prefix, canonical: s.canonical, escapes: s.escapes, plain_name, placed: Cell::new(false) }
+        let pair_at = match u32::try_from(s.name.0 - 1) {
+            Ok(at) if plain_name && s.canonical && s.value.0 == s.name.1 + 2 && at != NO_PAIR => at,
+            _ => NO_PAIR,
+        };
+        Field {
+            name,
+            value,
+            prefix,
+            canonical: s.canonical,
+            escapes: s.escapes,
+            plain_name,
+            placed: Cell::new(false),
+            pair_at,
+        }
     }
 
     /// Appends the name as a JSON string.
@@ -70,18 +89,4 @@ impl<'a> Field<'a> {
     pub fn canonical_text(&self) -> Option<&str> {
         self.canonical.then(|| self.value.as_str())
     }
-}
-
-/// `{"name":value,…}` of the given fields (already in name order), values in canonical form.
-pub fn write_object<'f, 'a: 'f>(out: &mut Vec<u8>, fields: impl Iterator<Item = &'f Field<'a>>) {
-    out.push(b'{');
-    for (i, f) in fields.enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        f.write_name(out);
-        out.push(b':');
-        f.write_value(out);
-    }
-    out.push(b'}');
 }

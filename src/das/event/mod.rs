@@ -15,7 +15,7 @@ mod tests;
 
 use std::borrow::Cow;
 
-pub use field::{write_object, Field};
+pub use field::Field;
 use known::{slot, slot_of, KNOWN, NONE};
 use shape::{name_order, Shape, SCANNED};
 
@@ -28,11 +28,13 @@ pub struct RawEvent<'a> {
     fields: Vec<Field<'a>>,
     /// Index in `fields` of each known name (`NONE` when absent).
     known: [u16; KNOWN.len()],
+    /// The event's JSON text, where the fields' pairs lie.
+    text: &'a str,
 }
 
 impl Default for RawEvent<'_> {
     fn default() -> Self {
-        RawEvent { fields: Vec::new(), known: [NONE; KNOWN.len()] }
+        RawEvent { fields: Vec::new(), known: [NONE; KNOWN.len()], text: "" }
     }
 }
 
@@ -99,7 +101,7 @@ impl<'a> RawEvent<'a> {
                     Field::of_scan(borrowed(s), value(s), s)
                 })
                 .collect();
-            return Ok(RawEvent { fields, known: shape.known });
+            return Ok(RawEvent { fields, known: shape.known, text });
         }
         let mut names = Vec::with_capacity(scanned.len());
         for s in scanned.iter() {
@@ -119,13 +121,13 @@ impl<'a> RawEvent<'a> {
                 Field::of_scan(std::mem::take(&mut names[i as usize]), value(s), s)
             })
             .collect();
-        let event = RawEvent::indexed(fields);
+        let event = RawEvent::indexed(fields, text);
         shape.remember(text.as_bytes(), scanned, &order, &event.known);
         Ok(event)
     }
 
     /// The event of `fields` (sorted and unique), its known names found.
-    fn indexed(fields: Vec<Field<'a>>) -> RawEvent<'a> {
+    fn indexed(fields: Vec<Field<'a>>, text: &'a str) -> RawEvent<'a> {
         let mut known = [NONE; KNOWN.len()];
         for (i, f) in fields.iter().enumerate() {
             if let Some(k) = slot_of(f) {
@@ -136,7 +138,7 @@ impl<'a> RawEvent<'a> {
             // More fields than a slot can index: names are searched instead.
             known = [NONE; KNOWN.len()];
         }
-        RawEvent { fields, known }
+        RawEvent { fields, known, text }
     }
 
     #[inline(always)]
@@ -186,6 +188,7 @@ impl<'a> RawEvent<'a> {
             Some(i) => {
                 let f = &mut self.fields[i];
                 f.canonical = value.is_canonical();
+                f.pair_at = field::NO_PAIR;
                 f.escapes = value.is_string() && value.as_str().contains('\\');
                 f.value = value;
                 true
@@ -214,8 +217,48 @@ impl<'a> RawEvent<'a> {
         }
     }
 
+    /// `"name":value` of one of the event's fields as the canonical form writes it, when the
+    /// event's text holds it so (see `Field::pair_at`).
+    #[inline]
+    pub fn canonical_pair(&self, f: &Field<'a>) -> Option<&'a str> {
+        if f.pair_at == field::NO_PAIR {
+            return None;
+        }
+        let at = f.pair_at as usize;
+        self.text.get(at..at + f.name.len() + 3 + f.value.as_str().len())
+    }
+
     /// The event as `serde_json` writes a map of it: `{"name":value,…}`, names sorted.
     pub fn write_canonical(&self, out: &mut Vec<u8>) {
-        write_object(out, self.fields.iter());
+        self.write_object(out, self.fields.iter());
+    }
+
+    /// `{"name":value,…}` of the fields no OCSF attribute holds, in name order, values in
+    /// canonical form.
+    pub fn write_unplaced(&self, out: &mut Vec<u8>) {
+        self.write_object(out, self.unplaced());
+    }
+
+    /// `{"name":value,…}` of the given fields of this event (in name order), values in
+    /// canonical form.
+    fn write_object<'f>(&self, out: &mut Vec<u8>, fields: impl Iterator<Item = &'f Field<'a>>)
+    where
+        'a: 'f,
+    {
+        out.push(b'{');
+        for (i, f) in fields.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            match self.canonical_pair(f) {
+                Some(pair) => out.extend_from_slice(pair.as_bytes()),
+                None => {
+                    f.write_name(out);
+                    out.push(b':');
+                    f.write_value(out);
+                }
+            }
+        }
+        out.push(b'}');
     }
 }

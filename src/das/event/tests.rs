@@ -62,3 +62,35 @@ fn marks_and_redaction() {
     assert!(!e.set("zz", RawJson::string("y")));
     assert_eq!(e.text("b").as_deref(), Some("y\n"));
 }
+
+#[test]
+fn pairs_copied_whole_only_where_the_text_is_canonical() {
+    // Spaces around a colon, an escaped name, a value not in canonical form, numbers: each
+    // written as serde_json writes the map, whatever of it is copied as the text holds it.
+    let texts = [
+        r#"{"b" : 1 ,"a":"x\u0041","c":1.50,"d":"plain","e":-0,"f":{"y":1, "x":2}}"#,
+        r#"{"d":"plain","\u0062":[1,2],"a" :null,"c":"\/"}"#,
+        r#"{ "a":"é","b":true }"#,
+    ];
+    for text in texts {
+        let e = RawEvent::parse(text).unwrap();
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        let mut out = Vec::new();
+        e.write_canonical(&mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), v.to_string(), "{text}");
+        e.mark("a", true);
+        let mut out = Vec::new();
+        e.write_unplaced(&mut out);
+        let mut rest = v.as_object().unwrap().clone();
+        rest.remove("a");
+        assert_eq!(String::from_utf8(out).unwrap(), serde_json::Value::Object(rest).to_string(), "{text}");
+    }
+    // A value set after the parse is written, not the text's.
+    let mut e = RawEvent::parse(r#"{"a":"secret","b":1}"#).unwrap();
+    assert!(e.canonical_pair(&e.fields()[0]).is_some());
+    assert!(e.set("a", RawJson::string("?")));
+    assert!(e.canonical_pair(&e.fields()[0]).is_none());
+    let mut out = Vec::new();
+    e.write_canonical(&mut out);
+    assert_eq!(out, br#"{"a":"?","b":1}"#);
+}
