@@ -234,12 +234,18 @@ pub(super) fn read_list<S: Source, V: Visit + ?Sized>(r: &mut Reader<S>, st: &mu
         }
         r.skip_ws()?;
         // Most events lie whole in the window: read in one pass, straight from it.
-        if let Some((event, len)) = r.event_in_window() {
-            st.info.elements += 1;
-            offer(event, st, &mut sending);
-            r.consume(len);
-        } else if !read_element(r, st, &mut sending)? {
-            return Ok(false);
+        let offered = match r.event_in_window() {
+            Some((event, len)) => {
+                st.info.elements += 1;
+                offer(event, st, &mut sending);
+                Some(len)
+            }
+            None => None,
+        };
+        match offered {
+            Some(len) => r.consume(len),
+            None if !read_element(r, st, &mut sending)? => return Ok(false),
+            None => {}
         }
         match r.skip_ws()? {
             Some(b',') => r.pos += 1,
@@ -271,8 +277,8 @@ pub(super) fn read_element<S: Source, V: Visit + ?Sized>(
         r.drain()?;
         return Ok(false);
     };
-    match RawEvent::parse(text) {
-        Ok(event) => offer(event, st, sending),
+    match RawEvent::parse(text).map(|event| offer(event, st, sending)) {
+        Ok(()) => {}
         Err(EventError::NotObject) => {
             if serde_json::from_str::<serde_json::Value>(text).is_err() {
                 syntax(r, st.found, "bad value")?;

@@ -3,7 +3,6 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 
-use super::known::prefix_of;
 use crate::das::json::{write_str, RawJson};
 use crate::das::scan::Scanned;
 
@@ -13,8 +12,6 @@ use crate::das::scan::Scanned;
 pub struct Field<'a> {
     pub name: Cow<'a, str>,
     pub value: RawJson<'a>,
-    /// The name's first 8 bytes, big-endian: sorts as the name does, up to ties.
-    pub(super) prefix: u64,
     pub(super) canonical: bool,
     /// A string whose body holds escapes (its text is not the body as it is).
     pub(super) escapes: bool,
@@ -33,22 +30,12 @@ impl<'a> Field<'a> {
     /// A field of the scan: a name without escapes holds no byte that needs one (the scan
     /// refuses control characters, and a quote or backslash would have been an escape).
     pub(super) fn of_scan(name: Cow<'a, str>, value: RawJson<'a>, s: &Scanned) -> Field<'a> {
-        let prefix = prefix_of(name.as_bytes());
         let plain_name = !s.name_escapes;
         let pair_at = match u32::try_from(s.name.0 - 1) {
             Ok(at) if plain_name && s.canonical && s.value.0 == s.name.1 + 2 && at != NO_PAIR => at,
             _ => NO_PAIR,
         };
-        Field {
-            name,
-            value,
-            prefix,
-            canonical: s.canonical,
-            escapes: s.escapes,
-            plain_name,
-            placed: Cell::new(false),
-            pair_at,
-        }
+        Field { name, value, canonical: s.canonical, escapes: s.escapes, plain_name, placed: Cell::new(false), pair_at }
     }
 
     /// Appends the name as a JSON string.

@@ -60,7 +60,8 @@ const KNOWN_PREFIXES: [u64; KNOWN.len()] = {
 
 /// The slot of a parsed field: its prefix finds the one candidate, the name confirms it.
 pub(super) fn slot_of(f: &Field<'_>) -> Option<usize> {
-    let k = KNOWN_PREFIXES.iter().position(|&p| p == f.prefix)?;
+    let prefix = prefix_of(f.name.as_bytes());
+    let k = KNOWN_PREFIXES.iter().position(|&p| p == prefix)?;
     (KNOWN[k] == f.name).then_some(k)
 }
 

@@ -32,6 +32,32 @@ pub struct RawEvent<'a> {
     text: &'a str,
 }
 
+thread_local! {
+    /// The vector of fields of the last event dropped on this thread, emptied, for the next
+    /// event: one allocation a thread instead of one an event.
+    static SPARE_FIELDS: std::cell::Cell<Vec<Field<'static>>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Largest vector of fields kept for the next event (names are input: the spare must not grow
+/// with them).
+const SPARE_MAX_FIELDS: usize = 1024;
+
+/// An empty vector of fields, with the capacity of the last one given back on this thread. The
+/// conversion between lifetimes of an empty vector is a collect that reuses its allocation.
+fn spare_fields<'a>() -> Vec<Field<'a>> {
+    SPARE_FIELDS.take().into_iter().filter_map(|_| None).collect()
+}
+
+impl Drop for RawEvent<'_> {
+    fn drop(&mut self) {
+        let mut fields = std::mem::take(&mut self.fields);
+        if fields.capacity() <= SPARE_MAX_FIELDS {
+            fields.clear();
+            SPARE_FIELDS.set(fields.into_iter().filter_map(|_| None).collect());
+        }
+    }
+}
+
 impl Default for RawEvent<'_> {
     fn default() -> Self {
         RawEvent { fields: Vec::new(), known: [NONE; KNOWN.len()], text: "" }
@@ -93,14 +119,11 @@ impl<'a> RawEvent<'a> {
         let value = |s: &Scanned| RawJson::borrowed(&text[s.value.0..s.value.1]);
         if same || shape.matches(text.as_bytes(), scanned) {
             // The same names as the last event: its order and index hold.
-            let fields = shape
-                .order
-                .iter()
-                .map(|&i| {
-                    let s = &scanned[i as usize];
-                    Field::of_scan(borrowed(s), value(s), s)
-                })
-                .collect();
+            let mut fields = spare_fields();
+            fields.extend(shape.order.iter().map(|&i| {
+                let s = &scanned[i as usize];
+                Field::of_scan(borrowed(s), value(s), s)
+            }));
             return Ok(RawEvent { fields, known: shape.known, text });
         }
         let mut names = Vec::with_capacity(scanned.len());
@@ -114,13 +137,11 @@ impl<'a> RawEvent<'a> {
             });
         }
         let order = name_order(&names);
-        let fields: Vec<Field<'a>> = order
-            .iter()
-            .map(|&i| {
-                let s = &scanned[i as usize];
-                Field::of_scan(std::mem::take(&mut names[i as usize]), value(s), s)
-            })
-            .collect();
+        let mut fields = spare_fields();
+        fields.extend(order.iter().map(|&i| {
+            let s = &scanned[i as usize];
+            Field::of_scan(std::mem::take(&mut names[i as usize]), value(s), s)
+        }));
         let event = RawEvent::indexed(fields, text);
         shape.remember(text.as_bytes(), scanned, &order, &event.known);
         Ok(event)

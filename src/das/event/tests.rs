@@ -94,3 +94,17 @@ fn pairs_copied_whole_only_where_the_text_is_canonical() {
     e.write_canonical(&mut out);
     assert_eq!(out, br#"{"a":"?","b":1}"#);
 }
+
+#[test]
+fn the_fields_vector_is_reused_and_bounded() {
+    let first = RawEvent::parse(r#"{"a":1,"b":2}"#).unwrap();
+    let at = first.fields().as_ptr() as usize;
+    drop(first);
+    let second = RawEvent::parse(r#"{"c":"x","d":null}"#).unwrap();
+    assert_eq!(second.fields().as_ptr() as usize, at, "the next event takes the vector back");
+    assert_eq!(second.get("c").map(|v| v.as_str()), Some("\"x\""));
+    drop(second);
+    let many: String = format!("{{{}}}", (0..2000).map(|i| format!("\"f{i}\":{i}")).collect::<Vec<_>>().join(","));
+    drop(RawEvent::parse(&many).unwrap());
+    assert!(SPARE_FIELDS.take().capacity() <= SPARE_MAX_FIELDS, "a vector past the bound is freed");
+}
