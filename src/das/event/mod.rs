@@ -44,11 +44,14 @@ const SPARE_MAX_FIELDS: usize = 1024;
 
 /// An empty vector of fields, with the capacity of the last one given back on this thread. The
 /// conversion between lifetimes of an empty vector is a collect that reuses its allocation.
+// `filter` would keep the lifetime: the `filter_map` is what changes it.
+#[allow(clippy::unnecessary_filter_map)]
 fn spare_fields<'a>() -> Vec<Field<'a>> {
     SPARE_FIELDS.take().into_iter().filter_map(|_| None).collect()
 }
 
 impl Drop for RawEvent<'_> {
+    #[allow(clippy::unnecessary_filter_map)] // as in `spare_fields`
     fn drop(&mut self) {
         let mut fields = std::mem::take(&mut self.fields);
         if fields.capacity() <= SPARE_MAX_FIELDS {
