@@ -29,6 +29,75 @@ impl InflateError {
 pub trait Source {
     /// Fills the start of `buf`; 0 at the end.
     fn fill(&mut self, buf: &mut [u8]) -> Result<usize, InflateError>;
+
+    /// All the bytes at once into the start of `buf` (all zeros; grown as needed, up to `cap`
+    /// bytes), when the source can tell they are at most `cap`: their count, and `fill` then
+    /// gives nothing more. `None` leaves `buf` all zeros and the source untouched.
+    fn whole(&mut self, _buf: &mut Vec<u8>, _cap: usize) -> Option<usize> {
+        None
+    }
+}
+
+/// A libdeflate decompressor, one a thread.
+struct Decompressor(std::ptr::NonNull<libdeflate_sys::libdeflate_decompressor>);
+
+impl Decompressor {
+    fn new() -> Option<Decompressor> {
+        // SAFETY: allocates a decompressor, or returns null when out of memory.
+        std::ptr::NonNull::new(unsafe { libdeflate_sys::libdeflate_alloc_decompressor() }).map(Decompressor)
+    }
+}
+
+impl Drop for Decompressor {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from libdeflate_alloc_decompressor and is freed once.
+        unsafe { libdeflate_sys::libdeflate_free_decompressor(self.0.as_ptr()) }
+    }
+}
+
+thread_local! {
+    static DECOMPRESSOR: std::cell::RefCell<Option<Decompressor>> = const { std::cell::RefCell::new(None) };
+}
+
+/// `gz` inflated at once with libdeflate (a third faster than the streaming inflater on DAS
+/// records) when it is one gzip member, all of the input, whose size (the trailer's ISIZE) is at
+/// most `cap`: the count of bytes written to the start of `out` (grown to the size, zeros). Else
+/// `None`, and `out` is all zeros again: the caller streams instead, and meets the same errors.
+fn whole_member(gz: &[u8], out: &mut Vec<u8>, cap: usize) -> Option<usize> {
+    let isize = gz.len().checked_sub(4).and_then(|at| gz.get(at..)).and_then(|t| <[u8; 4]>::try_from(t).ok());
+    let size = usize::try_from(u32::from_le_bytes(isize?)).ok().filter(|&n| n <= cap && gz.len() >= 18)?;
+    if out.len() < size {
+        out.resize(size, 0);
+    }
+    let dest = &mut out[..size];
+    let (mut read, mut written) = (0usize, 0usize);
+    let result = DECOMPRESSOR.with_borrow_mut(|d| {
+        if d.is_none() {
+            *d = Decompressor::new();
+        }
+        let d = d.as_ref()?;
+        // SAFETY: libdeflate reads at most `gz.len()` bytes of `gz`, writes at most `dest.len()`
+        // bytes of `dest` (both live, unaliased slices), and stores the two counts.
+        Some(unsafe {
+            libdeflate_sys::libdeflate_gzip_decompress_ex(
+                d.0.as_ptr(),
+                gz.as_ptr().cast(),
+                gz.len(),
+                dest.as_mut_ptr().cast(),
+                dest.len(),
+                &mut read,
+                &mut written,
+            )
+        })
+    });
+    // One member, all of the input (a second member is left to the stream), of the size its
+    // trailer gives (libdeflate checked the size and the CRC-32 against what it wrote).
+    if result == Some(libdeflate_sys::libdeflate_result_LIBDEFLATE_SUCCESS) && read == gz.len() && written == size {
+        return Some(size);
+    }
+    // Whatever was written is plaintext: wiped before the stream takes over.
+    zeroize::Zeroize::zeroize(dest);
+    None
 }
 
 /// A whole record already in memory.
@@ -43,9 +112,12 @@ impl Source for &[u8] {
 
 /// gunzip as a stream (one or more gzip members), failing once more than `limit` bytes came out.
 pub struct Inflater<'a> {
+    input: &'a [u8],
     gz: MultiGzDecoder<&'a [u8]>,
     limit: usize,
     out: usize,
+    /// Inflated whole by [`Source::whole`]: nothing more comes.
+    done: bool,
 }
 
 impl<'a> Inflater<'a> {
@@ -53,12 +125,25 @@ impl<'a> Inflater<'a> {
         if !gz.starts_with(&[0x1f, 0x8b]) {
             return Err(InflateError::NotGzip);
         }
-        Ok(Inflater { gz: MultiGzDecoder::new(gz), limit, out: 0 })
+        Ok(Inflater { input: gz, gz: MultiGzDecoder::new(gz), limit, out: 0, done: false })
     }
 }
 
 impl Source for Inflater<'_> {
+    fn whole(&mut self, buf: &mut Vec<u8>, cap: usize) -> Option<usize> {
+        if self.out > 0 || self.done {
+            return None;
+        }
+        let n = whole_member(self.input, buf, cap.min(self.limit))?;
+        self.out = n;
+        self.done = true;
+        Some(n)
+    }
+
     fn fill(&mut self, buf: &mut [u8]) -> Result<usize, InflateError> {
+        if self.done {
+            return Ok(0);
+        }
         // One byte past the limit is enough to know it was passed.
         let room = (self.limit + 1).saturating_sub(self.out).min(buf.len());
         let n = loop {

@@ -98,6 +98,21 @@ impl<S: Source> Reader<S> {
             }
             return Ok(false);
         }
+        self.took(n);
+        Ok(true)
+    }
+
+    /// Reads the whole source into the window at once when it can tell its size is at most
+    /// `cap` (a record inflated in one call); else nothing happens and `more` reads it in pieces.
+    pub(super) fn whole(&mut self, cap: usize) {
+        debug_assert_eq!(self.end, 0, "only before the first read");
+        if let Some(n) = self.src.whole(&mut self.buf, cap) {
+            self.took(n);
+        }
+    }
+
+    /// Takes the `n` bytes just written at `end` into the window (their UTF-8 checked).
+    fn took(&mut self, n: usize) {
         self.end += n;
         self.used = self.used.max(self.end);
         if self.not_utf8.is_none() {
@@ -107,7 +122,6 @@ impl<S: Source> Reader<S> {
                 Err(e) => self.not_utf8 = Some(self.base as usize + self.checked + e.valid_up_to()),
             }
         }
-        Ok(true)
     }
 
     pub(super) fn peek(&mut self) -> Result<Option<u8>, Stop> {

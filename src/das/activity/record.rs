@@ -53,6 +53,8 @@ pub fn read_record<S: Source, V: Visit + ?Sized>(
         max_value: limits.max_event_bytes,
         not_utf8: None,
     };
+    // A record that fits the window kept between records is inflated in one call.
+    r.whole(KEEP_WINDOW);
     let mut info = RecordInfo::default();
     let mut found = Found::default();
     let result = read_top(&mut r, &mut State { limits, visit, info: &mut info, found: &mut found });

@@ -148,3 +148,61 @@ fn a_bomb_of_whitespace_is_too_large() {
     let r = read_record(src, limits, &mut CheckOnly);
     assert!(matches!(r, Err(ReadError::Inflate(InflateError::TooLarge(_)))), "{r:?}");
 }
+
+/// A source that only streams (it never offers its bytes whole).
+struct Streamed<S>(S);
+
+impl<S: Source> Source for Streamed<S> {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<usize, InflateError> {
+        self.0.fill(buf)
+    }
+}
+
+#[test]
+fn a_record_inflated_whole_reads_as_one_streamed() {
+    use crate::das::inflate::Inflater;
+    let gzip = |b: &[u8]| crate::gzip::gzip(b, 6);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/das");
+    let mut records: Vec<Vec<u8>> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    let big = format!(r#"{{"databaseActivityEventList":[{{"a":"{}"}},{{"b":1}}]}}"#, "x".repeat(300 << 10));
+    for odd in [
+        &br#"{"databaseActivityEventList":[{"a":"open"#[..],
+        b"{\"databaseActivityEventList\":[{\"a\":\"\xff\"}]}",
+        br#"{"databaseActivityEventList":[{"a":1},{"b":2},{"c":3}]}"#,
+        big.as_bytes(),
+    ] {
+        records.push(odd.to_vec());
+    }
+    for record in &records {
+        // A window larger than the largest event allowed, and a record larger than the window kept.
+        for limits in [ReadLimits { max_events: 2, max_event_bytes: 64 << 10 }, LIMITS] {
+            let gz = gzip(record);
+            let streamed = events_from(Streamed(Inflater::new(&gz, 1 << 20).unwrap()), limits);
+            assert_eq!(events_from(Inflater::new(&gz, 1 << 20).unwrap(), limits), streamed);
+            assert_eq!(events_from(Inflater::new(&gz, 100).unwrap(), limits), streamed_limit(&gz, 100, limits));
+            // Two members, and a trailer whose CRC-32 is wrong: the stream's answer either way.
+            let half = record.len() / 2;
+            let mut two = gzip(&record[..half]);
+            two.extend(gzip(&record[half..]));
+            assert_eq!(events_from(Inflater::new(&two, 1 << 20).unwrap(), limits), streamed);
+            let mut bad = gz.clone();
+            let at = bad.len() - 8;
+            bad[at] ^= 1;
+            let streamed_bad = events_from(Streamed(Inflater::new(&bad, 1 << 20).unwrap()), limits);
+            assert!(streamed_bad.is_err());
+            assert_eq!(events_from(Inflater::new(&bad, 1 << 20).unwrap(), limits), streamed_bad);
+            let spare = SPARE_WINDOW.take();
+            assert!(spare.iter().all(|&b| b == 0), "the kept window holds no plaintext");
+            SPARE_WINDOW.set(spare);
+        }
+    }
+}
+
+fn streamed_limit(gz: &[u8], limit: usize, limits: ReadLimits) -> Result<(RecordInfo, Vec<String>), ReadError> {
+    events_from(Streamed(crate::das::inflate::Inflater::new(gz, limit).unwrap()), limits)
+}
