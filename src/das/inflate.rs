@@ -113,7 +113,8 @@ impl Source for &[u8] {
 /// gunzip as a stream (one or more gzip members), failing once more than `limit` bytes came out.
 pub struct Inflater<'a> {
     input: &'a [u8],
-    gz: MultiGzDecoder<&'a [u8]>,
+    /// Made at the first `fill` (a record inflated whole never needs one).
+    gz: Option<MultiGzDecoder<&'a [u8]>>,
     limit: usize,
     out: usize,
     /// Inflated whole by [`Source::whole`]: nothing more comes.
@@ -125,7 +126,7 @@ impl<'a> Inflater<'a> {
         if !gz.starts_with(&[0x1f, 0x8b]) {
             return Err(InflateError::NotGzip);
         }
-        Ok(Inflater { input: gz, gz: MultiGzDecoder::new(gz), limit, out: 0, done: false })
+        Ok(Inflater { input: gz, gz: None, limit, out: 0, done: false })
     }
 }
 
@@ -146,8 +147,10 @@ impl Source for Inflater<'_> {
         }
         // One byte past the limit is enough to know it was passed.
         let room = (self.limit + 1).saturating_sub(self.out).min(buf.len());
+        let input = self.input;
+        let gz = self.gz.get_or_insert_with(|| MultiGzDecoder::new(input));
         let n = loop {
-            match self.gz.read(&mut buf[..room]) {
+            match gz.read(&mut buf[..room]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(InflateError::Corrupt(e.to_string())),
