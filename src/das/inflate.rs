@@ -66,7 +66,10 @@ thread_local! {
 fn whole_member(gz: &[u8], out: &mut Vec<u8>, cap: usize) -> Option<usize> {
     let isize = gz.len().checked_sub(4).and_then(|at| gz.get(at..)).and_then(|t| <[u8; 4]>::try_from(t).ok());
     let size = usize::try_from(u32::from_le_bytes(isize?)).ok().filter(|&n| n <= cap && gz.len() >= 18)?;
-    if out.len() < size {
+    if out.is_empty() {
+        // Zeroed by the allocator: pages the member does not fill are never touched.
+        *out = vec![0; size];
+    } else if out.len() < size {
         out.resize(size, 0);
     }
     let dest = &mut out[..size];
@@ -164,9 +167,18 @@ impl Source for Inflater<'_> {
     }
 }
 
+/// The largest size `inflate` takes from a gzip trailer to inflate a member in one call: the
+/// trailer is input, and an allocation of its claim stays this small.
+const WHOLE_MAX: usize = 8 << 20;
+
 /// Inflates `gz` whole (one or more gzip members), failing once more than `limit` bytes come out.
 pub fn inflate(gz: &[u8], limit: usize) -> Result<Vec<u8>, InflateError> {
     let mut src = Inflater::new(gz, limit)?;
+    let mut whole = Vec::new();
+    if let Some(n) = src.whole(&mut whole, WHOLE_MAX) {
+        whole.truncate(n);
+        return Ok(whole);
+    }
     // Typical DAS payloads inflate 5-20x; the guess is capped by the limit.
     let mut out = vec![0; gz.len().saturating_mul(8).clamp(64, limit.max(64))];
     let mut len = 0;
@@ -197,6 +209,21 @@ mod tests {
         let mut two = gzip(b"a");
         two.extend(gzip(b"b"));
         assert_eq!(inflate(&two, 10).unwrap(), b"ab");
+    }
+
+    #[test]
+    fn one_member_inflates_whole_and_a_lying_trailer_streams() {
+        let body = b"hello hello hello hello".repeat(100);
+        let gz = gzip(&body);
+        assert_eq!(inflate(&gz, body.len()).unwrap(), body);
+        assert_eq!(inflate(&gz, body.len() - 1).unwrap_err(), InflateError::TooLarge(body.len() - 1));
+        // A trailer claiming a size the member does not have: the stream's answer, not a guess.
+        let mut lying = gz.clone();
+        let at = lying.len() - 4;
+        lying[at..].copy_from_slice(&7u32.to_le_bytes());
+        assert_eq!(inflate(&lying, 1 << 20).unwrap_err().code(), "inflate.corrupt");
+        lying[at..].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(inflate(&lying, 1 << 20).unwrap_err().code(), "inflate.corrupt");
     }
 
     #[test]
