@@ -59,15 +59,30 @@ thread_local! {
     static DECOMPRESSOR: std::cell::RefCell<Option<Decompressor>> = const { std::cell::RefCell::new(None) };
 }
 
+/// The most bytes deflate can make of one input byte (a run of 258-byte matches, 2 bits each):
+/// a trailer claiming more than this for its input is a lie, not taken up.
+const MAX_EXPANSION: usize = 1032;
+
 /// `gz` inflated at once with libdeflate (a third faster than the streaming inflater on DAS
-/// records) when it is one gzip member, all of the input, whose size (the trailer's ISIZE) is at
-/// most `cap`: the count of bytes written to the start of `out` (grown to the size, zeros). Else
-/// `None`, and `out` is all zeros again: the caller streams instead, and meets the same errors.
+/// records) when it is one gzip member without a header checksum, all of the input, whose size
+/// (the trailer's ISIZE) is at most `cap`: the count of bytes written to the start of `out`
+/// (grown to the size, zeros). Else `None`, and `out` is as it was, all zeros: the caller
+/// streams instead, and meets the stream's errors. libdeflate is the more lenient of the two on
+/// a malformed deflate stream whose trailer matches (code counts past zlib's maximum, the
+/// reserved symbols): such a member, which RDS never writes and no one without the data key can
+/// put in a record, is inflated instead of refused.
 fn whole_member(gz: &[u8], out: &mut Vec<u8>, cap: usize) -> Option<usize> {
-    let isize = gz.len().checked_sub(4).and_then(|at| gz.get(at..)).and_then(|t| <[u8; 4]>::try_from(t).ok());
-    let size = usize::try_from(u32::from_le_bytes(isize?)).ok().filter(|&n| n <= cap && gz.len() >= 18)?;
+    // FHCRC: a header checksum libdeflate skips without checking; the stream checks it.
+    if gz.len() < 18 || gz[3] & 0x02 != 0 {
+        return None;
+    }
+    let isize = gz.get(gz.len() - 4..).and_then(|t| <[u8; 4]>::try_from(t).ok());
+    let size = usize::try_from(u32::from_le_bytes(isize?))
+        .ok()
+        .filter(|&n| n <= cap && n <= gz.len().saturating_mul(MAX_EXPANSION))?;
+    let had = out.len();
     if out.is_empty() {
-        // Zeroed by the allocator: pages the member does not fill are never touched.
+        // Zeroed by the allocator, in one call.
         *out = vec![0; size];
     } else if out.len() < size {
         out.resize(size, 0);
@@ -98,8 +113,10 @@ fn whole_member(gz: &[u8], out: &mut Vec<u8>, cap: usize) -> Option<usize> {
     if result == Some(libdeflate_sys::libdeflate_result_LIBDEFLATE_SUCCESS) && read == gz.len() && written == size {
         return Some(size);
     }
-    // Whatever was written is plaintext: wiped before the stream takes over.
+    // Whatever was written is plaintext: wiped before the stream takes over, and the buffer
+    // back to its length.
     zeroize::Zeroize::zeroize(dest);
+    out.truncate(had);
     None
 }
 
@@ -209,6 +226,43 @@ mod tests {
         let mut two = gzip(b"a");
         two.extend(gzip(b"b"));
         assert_eq!(inflate(&two, 10).unwrap(), b"ab");
+    }
+
+    #[test]
+    fn a_failed_whole_inflation_leaves_the_buffer_as_it_was() {
+        let body = b"secret statement text ".repeat(50);
+        let gz = gzip(&body);
+        let mut out = Vec::new();
+        assert_eq!(whole_member(&gz, &mut out, 1 << 20), Some(body.len()), "one member is inflated whole");
+        assert_eq!(&out[..body.len()], &body[..]);
+        // A trailer claiming more than the member holds: libdeflate writes the whole plaintext,
+        // then refuses the size; the plaintext is wiped and the buffer keeps its length.
+        let mut over = gz.clone();
+        let at = over.len() - 4;
+        over[at..].copy_from_slice(&(body.len() as u32 + 5).to_le_bytes());
+        let mut out = vec![0u8; 4096];
+        assert_eq!(whole_member(&over, &mut out, 1 << 20), None);
+        assert_eq!(out.len(), 4096);
+        assert!(out.iter().all(|&b| b == 0), "no plaintext left");
+        let mut out = Vec::new();
+        assert_eq!(whole_member(&over, &mut out, 1 << 20), None);
+        assert!(out.is_empty());
+        // A claim no input of this length can inflate to is not taken up.
+        let mut huge = gz.clone();
+        huge[at..].copy_from_slice(&((gz.len() * 1033) as u32).to_le_bytes());
+        assert_eq!(whole_member(&huge, &mut Vec::new(), usize::MAX), None);
+    }
+
+    #[test]
+    fn a_header_checksum_is_left_to_the_stream_which_checks_it() {
+        let gz = gzip(b"hello hello");
+        let mut flagged = gz[..3].to_vec();
+        flagged.push(gz[3] | 0x02);
+        flagged.extend_from_slice(&gz[4..10]);
+        flagged.extend_from_slice(&[0xab, 0xcd]); // not the header's CRC-16
+        flagged.extend_from_slice(&gz[10..]);
+        assert_eq!(whole_member(&flagged, &mut Vec::new(), 1 << 20), None);
+        assert_eq!(inflate(&flagged, 100).unwrap_err().code(), "inflate.corrupt");
     }
 
     #[test]

@@ -53,8 +53,9 @@ pub fn read_record<S: Source, V: Visit + ?Sized>(
         max_value: limits.max_event_bytes,
         not_utf8: None,
     };
-    // A record that fits the window kept between records is inflated in one call.
-    r.whole(KEEP_WINDOW);
+    // A record that fits the window kept between records, and the window the record's limits
+    // allow, is inflated in one call.
+    r.whole(KEEP_WINDOW.min(r.max_window));
     let mut info = RecordInfo::default();
     let mut found = Found::default();
     let result = read_top(&mut r, &mut State { limits, visit, info: &mut info, found: &mut found });

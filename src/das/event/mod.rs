@@ -244,7 +244,8 @@ impl<'a> RawEvent<'a> {
     /// `"name":value` of one of the event's fields as the canonical form writes it, when the
     /// event's text holds it so (see `Field::pair_at`).
     #[inline]
-    pub fn canonical_pair(&self, f: &Field<'a>) -> Option<&'a str> {
+    pub(crate) fn canonical_pair(&self, f: &Field<'a>) -> Option<&'a str> {
+        debug_assert!(self.fields.as_ptr_range().contains(&std::ptr::from_ref(f)), "a field of this event");
         if f.pair_at == field::NO_PAIR {
             return None;
         }
