@@ -116,7 +116,11 @@ fn whole_member(gz: &[u8], out: &mut Vec<u8>, cap: usize) -> Option<usize> {
     // Whatever was written is plaintext: wiped before the stream takes over, and the buffer
     // back to its length.
     zeroize::Zeroize::zeroize(dest);
-    out.truncate(had);
+    if had == 0 {
+        *out = Vec::new();
+    } else {
+        out.truncate(had);
+    }
     None
 }
 
