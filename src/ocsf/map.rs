@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::activity::{self, classify};
 use super::model::*;
+use super::sha256x2;
 use super::status::{outcome, severity, ExitCodes};
 use crate::das::time::{parse, Rfc3339, Timestamp};
 use crate::das::RawEvent;
@@ -118,63 +119,112 @@ thread_local! {
     static CANONICAL: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// A deterministic id of the raw event: the same event yields the same uid on every retry.
-/// SHA-256 over the record's ids and the event as `serde_json` writes a map of it (fields
-/// sorted, values in canonical form), first 16 bytes in hex.
-pub fn event_uid(ctx: &RecordContext, event: &RawEvent<'_>) -> Uid {
+/// Most bytes of an event's uid message built whole (`uid_message`); past it, or with a value of
+/// `HashWriter::FLUSH` bytes or more, the event is hashed as it is written (`streamed_uid`).
+const MAX_MESSAGE: usize = 64 << 10;
+
+/// The bytes an event's uid hashes (for `sha256x2`, which pads them), when the event is small:
+/// the record's ids, each followed by a zero byte, then the event as `serde_json` writes a map of
+/// it (fields sorted, values in canonical form). False when it holds a long value or grows past
+/// `MAX_MESSAGE` (`buf` then holds nothing of use).
+pub(crate) fn uid_message(ctx: &RecordContext, event: &RawEvent<'_>, buf: &mut Vec<u8>) -> bool {
+    buf.clear();
+    for part in [ctx.cluster_id.as_deref(), ctx.instance_id.as_deref(), Some(ctx.resource_id.as_str())] {
+        buf.extend_from_slice(part.unwrap_or("").as_bytes());
+        buf.push(0);
+    }
+    buf.push(b'{');
+    for (i, f) in event.fields().iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        match (f.canonical_text(), event.canonical_pair(f)) {
+            (Some(text), _) if text.len() >= HashWriter::FLUSH => return false,
+            // Name and value as the text holds them: one copy.
+            (_, Some(pair)) => buf.extend_from_slice(pair.as_bytes()),
+            _ => {
+                f.write_name(buf);
+                buf.push(b':');
+                f.write_value(buf);
+            }
+        }
+        if buf.len() > MAX_MESSAGE {
+            return false;
+        }
+    }
+    buf.push(b'}');
+    true
+}
+
+/// The uid of an event too large for `uid_message`: the same bytes, hashed a buffer at a time,
+/// a long value where it lies.
+fn streamed_uid(ctx: &RecordContext, event: &RawEvent<'_>, buf: Vec<u8>) -> (Uid, Vec<u8>) {
     let mut h = Sha256::new();
     for part in [ctx.cluster_id.as_deref(), ctx.instance_id.as_deref(), Some(ctx.resource_id.as_str())] {
         h.update(part.unwrap_or("").as_bytes());
         h.update([0]);
     }
-    CANONICAL.with_borrow_mut(|buf| {
-        let mut w = HashWriter { hash: h, buf: std::mem::take(buf) };
-        w.buf.clear();
-        w.buf.push(b'{');
-        for (i, f) in event.fields().iter().enumerate() {
-            if i > 0 {
-                w.buf.push(b',');
-            }
-            match (f.canonical_text(), event.canonical_pair(f)) {
-                // A long value (a statement) is hashed where it lies, not copied.
-                (Some(text), _) if text.len() >= HashWriter::FLUSH => {
-                    f.write_name(&mut w.buf);
-                    w.buf.push(b':');
-                    w.flush();
-                    w.hash.update(text.as_bytes());
-                }
-                // Name and value as the text holds them: one copy.
-                (_, Some(pair)) => w.buf.extend_from_slice(pair.as_bytes()),
-                _ => {
-                    f.write_name(&mut w.buf);
-                    w.buf.push(b':');
-                    f.write_value(&mut w.buf);
-                }
-            }
-            if w.buf.len() >= HashWriter::FLUSH {
+    let mut w = HashWriter { hash: h, buf };
+    w.buf.clear();
+    w.buf.push(b'{');
+    for (i, f) in event.fields().iter().enumerate() {
+        if i > 0 {
+            w.buf.push(b',');
+        }
+        match (f.canonical_text(), event.canonical_pair(f)) {
+            // A long value (a statement) is hashed where it lies, not copied.
+            (Some(text), _) if text.len() >= HashWriter::FLUSH => {
+                f.write_name(&mut w.buf);
+                w.buf.push(b':');
                 w.flush();
+                w.hash.update(text.as_bytes());
+            }
+            (_, Some(pair)) => w.buf.extend_from_slice(pair.as_bytes()),
+            _ => {
+                f.write_name(&mut w.buf);
+                w.buf.push(b':');
+                f.write_value(&mut w.buf);
             }
         }
-        w.buf.push(b'}');
-        w.flush();
-        let digest = w.hash.finalize();
-        // Keep the buffer for the next event, unless an odd value made it large.
-        if w.buf.capacity() <= 1 << 20 {
-            *buf = w.buf;
+        if w.buf.len() >= HashWriter::FLUSH {
+            w.flush();
         }
-        let mut hex = [0u8; 32];
-        // Encoding into a buffer of exactly twice the input's length cannot fail.
-        let _ = hex::encode_to_slice(&digest[..16], &mut hex);
-        Uid(hex)
+    }
+    w.buf.push(b'}');
+    w.flush();
+    (Uid::of_digest(&w.hash.finalize().into()), w.buf)
+}
+
+/// A deterministic id of the raw event: the same event yields the same uid on every retry.
+/// SHA-256 over the record's ids and the event as `serde_json` writes a map of it (fields
+/// sorted, values in canonical form), first 16 bytes in hex.
+pub(crate) fn event_uid(ctx: &RecordContext, event: &RawEvent<'_>) -> Uid {
+    CANONICAL.with_borrow_mut(|buf| {
+        let uid = if uid_message(ctx, event, buf) {
+            Uid::of_digest(&sha256x2::digest(buf))
+        } else {
+            let (uid, back) = streamed_uid(ctx, event, std::mem::take(buf));
+            *buf = back;
+            uid
+        };
+        // Keep the buffer for the next event, unless an odd value made it large.
+        if buf.capacity() > 1 << 20 {
+            *buf = Vec::new();
+        }
+        uid
     })
 }
 
 /// Maps one event. The event's placed marks are set to the fields the OCSF attributes hold;
 /// `unmapped.das` is written from the others.
 pub fn map<'e>(event: &'e RawEvent<'e>, ctx: &'e RecordContext) -> Event<'e> {
+    map_with_uid(event, ctx, event_uid(ctx, event))
+}
+
+/// `map`, with the event's uid given (`event_uid`, or `Uid::PENDING` for the caller to patch).
+pub(crate) fn map_with_uid<'e>(event: &'e RawEvent<'e>, ctx: &'e RecordContext, uid: Uid) -> Event<'e> {
     event.reset_marks();
     let f = Fields { event };
-    let uid = event_uid(ctx, event);
     let owner = ctx.cluster_id.as_deref().filter(|c| !c.is_empty()).unwrap_or(&ctx.resource_id);
 
     let class = f.peek("class");

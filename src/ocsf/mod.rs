@@ -5,9 +5,11 @@ pub mod activity;
 pub(crate) mod filter;
 pub(crate) mod map;
 pub(crate) mod model;
+pub(crate) mod sha256x2;
 pub mod status;
 pub(crate) mod write;
 
 pub use filter::{Dropped, Filters};
+pub(crate) use map::{event_uid, map_with_uid, uid_message};
 pub use map::{map, RecordContext};
-pub use write::write_event;
+pub use write::{write_event, UidSpots};

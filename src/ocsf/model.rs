@@ -136,6 +136,17 @@ pub struct QueryInfo<'e> {
 pub struct Uid(pub [u8; 32]);
 
 impl Uid {
+    /// Written where the uid goes while its event waits to be hashed with the next one.
+    pub const PENDING: Uid = Uid([b'0'; 32]);
+
+    /// The first 16 bytes of a SHA-256 digest, in hex.
+    pub fn of_digest(digest: &[u8; 32]) -> Uid {
+        let mut hex = [0u8; 32];
+        // Encoding into a buffer of exactly twice the input's length cannot fail.
+        let _ = hex::encode_to_slice(&digest[..16], &mut hex);
+        Uid(hex)
+    }
+
     pub fn as_str(&self) -> &str {
         // Hex digits are ASCII.
         std::str::from_utf8(&self.0).unwrap_or_default()

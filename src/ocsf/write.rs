@@ -8,6 +8,23 @@
 use super::model::*;
 use crate::das::json::{write_str, write_str_contents};
 
+/// Where a line holds its event's uid (offsets of the 32 digits in the buffer written to):
+/// `metadata.uid`, and `query_info.uid` for a statement without ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UidSpots {
+    pub metadata: usize,
+    pub query_info: Option<usize>,
+}
+
+impl UidSpots {
+    /// Writes `uid` over what the line holds in its place (`Uid::PENDING`).
+    pub fn patch(&self, buf: &mut [u8], uid: &Uid) {
+        for at in std::iter::once(self.metadata).chain(self.query_info) {
+            buf[at..at + 32].copy_from_slice(&uid.0);
+        }
+    }
+}
+
 /// The line being written.
 struct Line<'o>(&'o mut Vec<u8>);
 
@@ -28,6 +45,11 @@ impl<'o> Line<'o> {
         self.0.push(b'"');
         self.0.extend_from_slice(value.as_bytes());
         self.0.push(b'"');
+    }
+
+    /// Where the uid just written (`clean`: 32 digits and a quote) starts.
+    fn uid_spot(&self) -> usize {
+        self.0.len() - 33
     }
 
     fn int(&mut self, value: impl itoa::Integer) {
@@ -118,8 +140,8 @@ fn endpoint(line: &mut Line<'_>, e: &Endpoint<'_>) {
     line.raw(b"}");
 }
 
-/// Appends `event` as one JSON object (no newline).
-pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
+/// Appends `event` as one JSON object (no newline), and says where its uid lies.
+pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) -> UidSpots {
     out.reserve(2048);
     let mut l = Line(out);
     l.int_at(b"{\"category_uid\":6,\"category_name\":\"Application Activity\",\"class_uid\":6005,\"class_name\":\"Datastore Activity\",\"activity_id\":", event.activity_id);
@@ -152,6 +174,7 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
     l.raw(b",\"vendor_name\":\"AWS\"");
     l.opt_str(b",\"version\":", m.product.version.as_deref());
     l.clean_at(b",\"feature\":{\"name\":\"Database Activity Streams\"}},\"uid\":", m.uid.as_str());
+    let mut spots = UidSpots { metadata: l.uid_spot(), query_info: None };
     if let Some([a, b, c]) = &m.correlation_uid {
         l.raw(b",\"correlation_uid\":");
         l.joined(&[a, b, c], b':');
@@ -218,7 +241,10 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
         l.raw(b",\"query_info\":{\"uid\":");
         match &q.uid {
             Some([s, st, sub]) => l.joined(&[s, st, sub], b':'),
-            None => l.clean(m.uid.as_str()),
+            None => {
+                l.clean(m.uid.as_str());
+                spots.query_info = Some(l.uid_spot());
+            }
         }
         l.str_at(b",\"query_string\":", &q.query_string);
         l.raw(b"}");
@@ -258,4 +284,5 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event<'_>) {
         l.raw(b"}");
     }
     l.raw(b"}}");
+    spots
 }

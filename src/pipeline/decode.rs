@@ -15,10 +15,12 @@ use crate::das::resource::StreamSource;
 use crate::das::RawEvent;
 use crate::error::Failure;
 use crate::esdk::{self, RawAesKeyring};
-use crate::ocsf::{map, write_event, Dropped, Filters, RecordContext};
+use crate::ocsf::model::Uid;
+use crate::ocsf::{map_with_uid, write_event, Dropped, Filters, RecordContext};
 
 use super::fates::Counts;
 use super::lookup::Keyed;
+use super::uids::{Prepared, Uids};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -126,6 +128,8 @@ struct Encoder<'a, O: Output> {
     filters: &'a Filters,
     counts: Counts,
     lines: Lines,
+    /// Uids of `lines` not yet hashed.
+    uids: Uids,
     piece_bytes: usize,
     /// The first read: ids come from the record as read; past a piece the lines are dropped.
     first_read: bool,
@@ -146,14 +150,33 @@ impl<O: Output> Encoder<'_, O> {
             Some(Dropped::Time) => self.counts.filtered.time += 1,
             None => {
                 let redaction = self.filters.redaction.apply(&mut event);
-                let mut ocsf = map(&event, &self.ctx);
+                let prepared = self.uids.prepare(&self.ctx, &event);
+                let uid = match prepared {
+                    Prepared::Now(uid) => uid,
+                    Prepared::Later(_) => Uid::PENDING,
+                };
+                let mut ocsf = map_with_uid(&event, &self.ctx, uid);
                 ocsf.unmapped.redaction = redaction;
-                write_event(&mut self.lines.buf, &ocsf);
+                let spots = write_event(&mut self.lines.buf, &ocsf);
+                if let Prepared::Later(slot) = prepared {
+                    self.uids.wait(slot, spots, &mut self.lines.buf);
+                }
                 self.lines.ends.push((ocsf.time, self.lines.buf.len() as u32));
                 self.lines.buf.push(b'\n');
                 self.counts.events += 1;
             }
         }
+    }
+
+    /// The lines written so far, every uid in place.
+    fn settle(&mut self) {
+        self.uids.settle(&mut self.lines.buf);
+    }
+
+    /// Starts the lines over.
+    fn clear(&mut self) {
+        self.uids.forget();
+        self.lines = Lines::default();
     }
 }
 
@@ -174,10 +197,11 @@ impl<O: Output> Visit for Encoder<'_, O> {
             None => {
                 // Too large for one piece: the second read will stream it.
                 self.overflow = true;
-                self.lines = Lines::default();
+                self.clear();
                 false
             }
             Some((out, index)) => {
+                self.settle();
                 let lines = std::mem::take(&mut self.lines);
                 let n = lines.ends.len();
                 if !out.piece(index, lines, self.emitted, None) {
@@ -245,6 +269,7 @@ pub fn decode<O: Output>(job: Job, limits: Limits, filters: &Filters, piece_byte
         filters,
         counts: Counts::default(),
         lines: Lines { buf: Vec::with_capacity(guess), ends: Vec::new() },
+        uids: Uids::default(),
         piece_bytes,
         first_read: true,
         overflow: false,
@@ -256,6 +281,7 @@ pub fn decode<O: Output>(job: Job, limits: Limits, filters: &Filters, piece_byte
         Ok(info) => info,
         Err(f) => return out.done(index, Err(f)),
     };
+    first.settle();
     first.counts.heartbeats = info.heartbeats;
     if !first.overflow && hint > 0 && !first.lines.buf.is_empty() {
         LINES_PER_INFLATED_BYTE.set((first.lines.buf.len() as f64 / hint as f64).clamp(0.5, 16.0));
@@ -267,12 +293,14 @@ pub fn decode<O: Output>(job: Job, limits: Limits, filters: &Filters, piece_byte
     if !first.overflow {
         // An id came after the list (DAS writes them first): the lines fit one piece, so they
         // are written again in memory with the record's ids.
-        let mut again = Encoder { first_read: false, counts: Counts::default(), lines: Lines::default(), ..first };
+        let mut again = Encoder { first_read: false, counts: Counts::default(), ..first };
+        again.clear();
         again.ctx.cluster_id = info.ids.cluster_id.clone();
         again.ctx.instance_id = info.ids.instance_id.clone();
         again.piece_bytes = usize::MAX;
         return match read(&mut again) {
             Ok(info) => {
+                again.settle();
                 again.counts.heartbeats = info.heartbeats;
                 let decoded = Decoded { counts: again.counts, instance_id: info.ids.instance_id };
                 out.done(index, Ok((decoded, again.lines)))
@@ -292,6 +320,7 @@ pub fn decode<O: Output>(job: Job, limits: Limits, filters: &Filters, piece_byte
         filters,
         counts: Counts::default(),
         lines: Lines::default(),
+        uids: Uids::default(),
         piece_bytes,
         first_read: false,
         overflow: false,
@@ -301,6 +330,7 @@ pub fn decode<O: Output>(job: Job, limits: Limits, filters: &Filters, piece_byte
     };
     match read(&mut second) {
         Ok(info) => {
+            second.settle();
             second.counts.heartbeats = info.heartbeats;
             let decoded = Decoded { counts: second.counts, instance_id: info.ids.instance_id };
             out.piece(index, second.lines, second.emitted, Some(decoded));
@@ -341,6 +371,7 @@ pub fn encode_json(
         filters,
         counts: Counts::default(),
         lines: Lines::default(),
+        uids: Uids::default(),
         piece_bytes: usize::MAX,
         first_read: true,
         overflow: false,
@@ -355,9 +386,10 @@ pub fn encode_json(
         enc.ctx.instance_id = info.ids.instance_id.clone();
         enc.first_read = false;
         enc.counts = Counts::default();
-        enc.lines = Lines::default();
+        enc.clear();
         read_record(json, read_limits, &mut enc)?;
     }
+    enc.settle();
     enc.counts.heartbeats = info.heartbeats;
     Ok((Decoded { counts: enc.counts, instance_id: info.ids.instance_id }, enc.lines))
 }

@@ -16,6 +16,7 @@ pub mod decode;
 mod deliver;
 pub(crate) mod fates;
 pub(crate) mod lookup;
+mod uids;
 pub(crate) mod workers;
 
 use std::sync::Arc;

@@ -622,3 +622,27 @@ fn both_engines_stop_nesting_at_the_same_depth() {
         assert_eq!(old, new, "{levels} levels");
     }
 }
+
+/// Uids are hashed two events at a time, and an event with a long value on its own: records
+/// of every count of events up to 7, long and short ones in every order, give the engine of
+/// record's uids.
+#[test]
+fn uids_match_for_every_mix_of_short_and_long_events() {
+    let (new_filters, old_filters) = filters(&[], &[], 0);
+    let ctx = differential_context();
+    let long = "x".repeat(20 << 10);
+    for n in 0..=7usize {
+        for mask in 0..(1u32 << n) {
+            let events: Vec<String> = (0..n)
+                .map(|i| {
+                    let text = if mask & (1 << i) != 0 { long.as_str() } else { "select 1" };
+                    format!(r#"{{"class":"READ","command":"QUERY","commandText":"{text} -- {i}","dbUserName":"u{i}","logTime":"2025-11-27 00:00:0{i}.000000+00"}}"#)
+                })
+                .collect();
+            let text = format!(r#"{{"databaseActivityEventList":[{}]}}"#, events.join(","));
+            let old = old_engine(&text, &ctx, &old_filters);
+            let new = new_engine(&text, &ctx, &new_filters);
+            assert_eq!(old, new, "{n} events, long ones {mask:b}");
+        }
+    }
+}
