@@ -29,6 +29,7 @@ impl UidSpots {
 struct Line<'o>(&'o mut Vec<u8>);
 
 impl<'o> Line<'o> {
+    #[inline(always)]
     fn raw(&mut self, bytes: &[u8]) {
         self.0.extend_from_slice(bytes);
     }
@@ -57,28 +58,33 @@ impl<'o> Line<'o> {
     }
 
     /// `key` (what comes before the value, written whole: `,"name":`) and the value.
+    #[inline(always)]
     fn str_at(&mut self, key: &[u8], value: &str) {
         self.raw(key);
         self.str(value);
     }
 
+    #[inline(always)]
     fn clean_at(&mut self, key: &[u8], value: &str) {
         self.raw(key);
         self.clean(value);
     }
 
+    #[inline(always)]
     fn int_at(&mut self, key: &[u8], value: impl itoa::Integer) {
         self.raw(key);
         self.int(value);
     }
 
     /// `key` (`,"name":`, written whole) and the string, when there is one.
+    #[inline(always)]
     fn opt_str(&mut self, key: &[u8], value: Option<&str>) {
         if let Some(v) = value {
             self.str_at(key, v);
         }
     }
 
+    #[inline(always)]
     fn opt_int(&mut self, key: &[u8], value: Option<impl itoa::Integer>) {
         if let Some(v) = value {
             self.int_at(key, v);
@@ -110,6 +116,7 @@ struct Members<'l, 'o> {
 
 impl<'o> Members<'_, 'o> {
     /// `"name":` (given with its quotes and colon), after a comma unless it is the first.
+    #[inline(always)]
     fn key(&mut self, quoted: &[u8]) -> &mut Line<'o> {
         if !self.empty {
             self.line.0.push(b',');
@@ -119,6 +126,7 @@ impl<'o> Members<'_, 'o> {
         self.line
     }
 
+    #[inline(always)]
     fn opt_str(&mut self, quoted: &[u8], value: Option<&str>) {
         if let Some(v) = value {
             self.key(quoted).str(v);
