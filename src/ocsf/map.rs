@@ -120,17 +120,22 @@ thread_local! {
 }
 
 /// Most bytes of an event's uid message built whole (`uid_message`); past it, or with a value of
-/// `HashWriter::FLUSH` bytes or more, the event is hashed as it is written (`streamed_uid`).
+/// `HashWriter::FLUSH` bytes or more, the event is hashed as it is written (`long_event_uid`).
 const MAX_MESSAGE: usize = 64 << 10;
 
+/// What the uid hashes first: the record's ids, each followed by a zero byte.
+fn uid_ids(ctx: &RecordContext) -> [&str; 3] {
+    [ctx.cluster_id.as_deref().unwrap_or(""), ctx.instance_id.as_deref().unwrap_or(""), ctx.resource_id.as_str()]
+}
+
 /// The bytes an event's uid hashes (for `sha256x2`, which pads them), when the event is small:
-/// the record's ids, each followed by a zero byte, then the event as `serde_json` writes a map of
-/// it (fields sorted, values in canonical form). False when it holds a long value or grows past
+/// the record's ids (`uid_ids`), then the event as `serde_json` writes a map of it (fields
+/// sorted, values in canonical form). False when it holds a long value or grows past
 /// `MAX_MESSAGE` (`buf` then holds nothing of use).
 pub(crate) fn uid_message(ctx: &RecordContext, event: &RawEvent<'_>, buf: &mut Vec<u8>) -> bool {
     buf.clear();
-    for part in [ctx.cluster_id.as_deref(), ctx.instance_id.as_deref(), Some(ctx.resource_id.as_str())] {
-        buf.extend_from_slice(part.unwrap_or("").as_bytes());
+    for id in uid_ids(ctx) {
+        buf.extend_from_slice(id.as_bytes());
         buf.push(0);
     }
     buf.push(b'{');
@@ -138,16 +143,10 @@ pub(crate) fn uid_message(ctx: &RecordContext, event: &RawEvent<'_>, buf: &mut V
         if i > 0 {
             buf.push(b',');
         }
-        match (f.canonical_text(), event.canonical_pair(f)) {
-            (Some(text), _) if text.len() >= HashWriter::FLUSH => return false,
-            // Name and value as the text holds them: one copy.
-            (_, Some(pair)) => buf.extend_from_slice(pair.as_bytes()),
-            _ => {
-                f.write_name(buf);
-                buf.push(b':');
-                f.write_value(buf);
-            }
+        if f.canonical_text().is_some_and(|text| text.len() >= HashWriter::FLUSH) {
+            return false;
         }
+        event.write_member(f, buf);
         if buf.len() > MAX_MESSAGE {
             return false;
         }
@@ -156,61 +155,60 @@ pub(crate) fn uid_message(ctx: &RecordContext, event: &RawEvent<'_>, buf: &mut V
     true
 }
 
-/// The uid of an event too large for `uid_message`: the same bytes, hashed a buffer at a time,
-/// a long value where it lies.
-fn streamed_uid(ctx: &RecordContext, event: &RawEvent<'_>, buf: Vec<u8>) -> (Uid, Vec<u8>) {
-    let mut h = Sha256::new();
-    for part in [ctx.cluster_id.as_deref(), ctx.instance_id.as_deref(), Some(ctx.resource_id.as_str())] {
-        h.update(part.unwrap_or("").as_bytes());
-        h.update([0]);
+/// Gives the thread's buffer back to the system when an odd event made it large.
+fn keep_small(buf: &mut Vec<u8>) {
+    if buf.capacity() > 1 << 20 {
+        *buf = Vec::new();
     }
-    let mut w = HashWriter { hash: h, buf };
-    w.buf.clear();
-    w.buf.push(b'{');
-    for (i, f) in event.fields().iter().enumerate() {
-        if i > 0 {
-            w.buf.push(b',');
-        }
-        match (f.canonical_text(), event.canonical_pair(f)) {
-            // A long value (a statement) is hashed where it lies, not copied.
-            (Some(text), _) if text.len() >= HashWriter::FLUSH => {
-                f.write_name(&mut w.buf);
-                w.buf.push(b':');
-                w.flush();
-                w.hash.update(text.as_bytes());
-            }
-            (_, Some(pair)) => w.buf.extend_from_slice(pair.as_bytes()),
-            _ => {
-                f.write_name(&mut w.buf);
-                w.buf.push(b':');
-                f.write_value(&mut w.buf);
-            }
-        }
-        if w.buf.len() >= HashWriter::FLUSH {
-            w.flush();
-        }
-    }
-    w.buf.push(b'}');
-    w.flush();
-    (Uid::of_digest(&w.hash.finalize().into()), w.buf)
 }
 
 /// A deterministic id of the raw event: the same event yields the same uid on every retry.
 /// SHA-256 over the record's ids and the event as `serde_json` writes a map of it (fields
 /// sorted, values in canonical form), first 16 bytes in hex.
 pub(crate) fn event_uid(ctx: &RecordContext, event: &RawEvent<'_>) -> Uid {
+    let small = CANONICAL.with_borrow_mut(|buf| {
+        let uid = uid_message(ctx, event, buf).then(|| Uid::of_digest(&sha256x2::digest(buf)));
+        keep_small(buf);
+        uid
+    });
+    small.unwrap_or_else(|| long_event_uid(ctx, event))
+}
+
+/// `event_uid` of an event `uid_message` refused: the same bytes, hashed a buffer at a time, a
+/// long value where it lies.
+pub(crate) fn long_event_uid(ctx: &RecordContext, event: &RawEvent<'_>) -> Uid {
     CANONICAL.with_borrow_mut(|buf| {
-        let uid = if uid_message(ctx, event, buf) {
-            Uid::of_digest(&sha256x2::digest(buf))
-        } else {
-            let (uid, back) = streamed_uid(ctx, event, std::mem::take(buf));
-            *buf = back;
-            uid
-        };
-        // Keep the buffer for the next event, unless an odd value made it large.
-        if buf.capacity() > 1 << 20 {
-            *buf = Vec::new();
+        let mut h = Sha256::new();
+        for id in uid_ids(ctx) {
+            h.update(id.as_bytes());
+            h.update([0]);
         }
+        let mut w = HashWriter { hash: h, buf: std::mem::take(buf) };
+        w.buf.clear();
+        w.buf.push(b'{');
+        for (i, f) in event.fields().iter().enumerate() {
+            if i > 0 {
+                w.buf.push(b',');
+            }
+            match f.canonical_text() {
+                // A long value (a statement) is hashed where it lies, not copied.
+                Some(text) if text.len() >= HashWriter::FLUSH => {
+                    f.write_name(&mut w.buf);
+                    w.buf.push(b':');
+                    w.flush();
+                    w.hash.update(text.as_bytes());
+                }
+                _ => event.write_member(f, &mut w.buf),
+            }
+            if w.buf.len() >= HashWriter::FLUSH {
+                w.flush();
+            }
+        }
+        w.buf.push(b'}');
+        w.flush();
+        let uid = Uid::of_digest(&w.hash.finalize().into());
+        *buf = w.buf;
+        keep_small(buf);
         uid
     })
 }

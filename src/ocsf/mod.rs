@@ -10,6 +10,6 @@ pub mod status;
 pub(crate) mod write;
 
 pub use filter::{Dropped, Filters};
-pub(crate) use map::{event_uid, map_with_uid, uid_message};
+pub(crate) use map::{long_event_uid, map_with_uid, uid_message};
 pub use map::{map, RecordContext};
 pub use write::{write_event, UidSpots};

@@ -15,7 +15,6 @@ use crate::das::resource::StreamSource;
 use crate::das::RawEvent;
 use crate::error::Failure;
 use crate::esdk::{self, RawAesKeyring};
-use crate::ocsf::model::Uid;
 use crate::ocsf::{map_with_uid, write_event, Dropped, Filters, RecordContext};
 
 use super::fates::Counts;
@@ -151,11 +150,7 @@ impl<O: Output> Encoder<'_, O> {
             None => {
                 let redaction = self.filters.redaction.apply(&mut event);
                 let prepared = self.uids.prepare(&self.ctx, &event);
-                let uid = match prepared {
-                    Prepared::Now(uid) => uid,
-                    Prepared::Later(_) => Uid::PENDING,
-                };
-                let mut ocsf = map_with_uid(&event, &self.ctx, uid);
+                let mut ocsf = map_with_uid(&event, &self.ctx, prepared.uid());
                 ocsf.unmapped.redaction = redaction;
                 let spots = write_event(&mut self.lines.buf, &ocsf);
                 if let Prepared::Later(slot) = prepared {

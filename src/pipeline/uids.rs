@@ -6,7 +6,7 @@
 use crate::das::RawEvent;
 use crate::ocsf::model::Uid;
 use crate::ocsf::sha256x2;
-use crate::ocsf::{event_uid, uid_message, RecordContext, UidSpots};
+use crate::ocsf::{long_event_uid, uid_message, RecordContext, UidSpots};
 
 /// Buffers kept past this are given back (an event of many medium values made them large).
 const KEEP: usize = 256 << 10;
@@ -26,6 +26,16 @@ pub(super) enum Prepared {
     Later(usize),
 }
 
+impl Prepared {
+    /// What the line holds in the uid's place until it is patched.
+    pub(super) fn uid(&self) -> Uid {
+        match self {
+            Prepared::Now(uid) => *uid,
+            Prepared::Later(_) => Uid::PENDING,
+        }
+    }
+}
+
 impl Uids {
     /// The uid of `event`, or the slot its message waits in.
     pub(super) fn prepare(&mut self, ctx: &RecordContext, event: &RawEvent<'_>) -> Prepared {
@@ -39,7 +49,7 @@ impl Uids {
         if self.messages[slot].capacity() > KEEP {
             self.messages[slot] = Vec::new();
         }
-        Prepared::Now(event_uid(ctx, event))
+        Prepared::Now(long_event_uid(ctx, event))
     }
 
     /// The line of the event prepared in `slot` is written in `buf` at `spots`: with the one

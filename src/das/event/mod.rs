@@ -275,15 +275,22 @@ impl<'a> RawEvent<'a> {
             if i > 0 {
                 out.push(b',');
             }
-            match self.canonical_pair(f) {
-                Some(pair) => out.extend_from_slice(pair.as_bytes()),
-                None => {
-                    f.write_name(out);
-                    out.push(b':');
-                    f.write_value(out);
-                }
-            }
+            self.write_member(f, out);
         }
         out.push(b'}');
+    }
+
+    /// `"name":value` of one of the event's fields, value in canonical form: copied whole
+    /// where the text holds it so (`canonical_pair`).
+    #[inline]
+    pub(crate) fn write_member(&self, f: &Field<'a>, out: &mut Vec<u8>) {
+        match self.canonical_pair(f) {
+            Some(pair) => out.extend_from_slice(pair.as_bytes()),
+            None => {
+                f.write_name(out);
+                out.push(b':');
+                f.write_value(out);
+            }
+        }
     }
 }
