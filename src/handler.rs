@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use aws_lambda_events::event::kinesis::KinesisEvent;
+use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::event::streams::KinesisEventResponse;
 
 use crate::config::Config;
-use crate::keys::{DataKeyCache, KeyProvider};
+use crate::keys::{DataKeyCache, KeyProvider, KeyStats};
 use crate::ocsf::Filters;
 use crate::pipeline::{run, Stages};
 use crate::sinks::quarantine::QuarantineStore;
@@ -76,6 +76,27 @@ impl Forwarder {
     /// Processes one Kinesis batch; every stage gives up in time to answer by `deadline`, and
     /// the records not done by then are reported.
     pub async fn handle_until(&self, event: &KinesisEvent, deadline: Instant) -> (KinesisEventResponse, Summary) {
+        self.handle_since(event, deadline, self.keys.stats()).await
+    }
+
+    /// The key cache's counters now: what `handle_since` counts from.
+    pub fn key_stats(&self) -> KeyStats {
+        self.keys.stats()
+    }
+
+    /// Asks for the keys of a batch's first records, while the rest of the batch is read.
+    pub async fn warm_keys(&self, first: &[KinesisEventRecord]) {
+        crate::pipeline::warm_keys(&self.keys, &self.config.pipeline, first).await
+    }
+
+    /// As `handle_until`, with the key counters of the summary counted from `before` (taken
+    /// before `warm_keys`, whose calls belong to the batch).
+    pub async fn handle_since(
+        &self,
+        event: &KinesisEvent,
+        deadline: Instant,
+        before: KeyStats,
+    ) -> (KinesisEventResponse, Summary) {
         let stages = Stages {
             settings: &self.config.pipeline,
             filters: &self.filters,
@@ -83,7 +104,7 @@ impl Forwarder {
             sinks: &self.sinks,
             quarantine: self.quarantine.as_ref(),
         };
-        run(&stages, event, deadline).await
+        run(&stages, event, deadline, before).await
     }
 }
 

@@ -89,6 +89,72 @@ impl<'de> Deserialize<'de> for Batch {
     }
 }
 
+/// The first `n` records of a Kinesis event, read without reading the rest (the `invoke` command
+/// asks for their keys while it reads the whole event). Empty when the event does not begin with
+/// `n` well-formed records: the whole read reports what is wrong.
+pub fn first_records(json: &[u8], n: usize) -> Vec<KinesisEventRecord> {
+    let mut found = Vec::new();
+    let mut de = serde_json::Deserializer::from_slice(json);
+    // Reading stops after the `n`th record, which serde_json then calls an error (the array
+    // goes on): what was read before it stands.
+    let _ = de::DeserializeSeed::deserialize(FirstRecords { n, found: &mut found }, &mut de);
+    found
+}
+
+struct FirstRecords<'a> {
+    n: usize,
+    found: &'a mut Vec<KinesisEventRecord>,
+}
+
+impl<'de> de::DeserializeSeed<'de> for FirstRecords<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FirstRecords<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Kinesis event")
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "Records" {
+                return map.next_value_seed(Records(self));
+            }
+            map.next_value::<de::IgnoredAny>()?;
+        }
+        Ok(())
+    }
+}
+
+struct Records<'a>(FirstRecords<'a>);
+
+impl<'de> de::DeserializeSeed<'de> for Records<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Records<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of records")
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let Records(FirstRecords { n, found }) = self;
+        while found.len() < n {
+            match seq.next_element::<WireRecord>()? {
+                Some(w) => found.push(record(w)),
+                None => break,
+            }
+        }
+        Ok(())
+    }
+}
+
 fn record(w: WireRecord) -> KinesisEventRecord {
     let mut data = Base64Data::default();
     *data = w.kinesis.data;
@@ -158,5 +224,26 @@ mod tests {
         }
         assert!(parse(br#"{"Records":[{"kinesis":{"data":"aGVsbG8="}}]}"#).is_err(), "no arrival time");
         assert!(parse(b"{}").is_err(), "no Records");
+    }
+
+    #[test]
+    fn first_records_read_only_the_first_ones() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events/aurora-mysql.json");
+        let bytes = std::fs::read(&path).unwrap();
+        let all = parse(&bytes).unwrap().records;
+        assert!(all.len() >= 3, "{}", all.len());
+        assert_eq!(first_records(&bytes, 2), all[..2]);
+        assert_eq!(first_records(&bytes, all.len() + 5), all);
+        // A broken record stops the reading there; what came before stands.
+        let doc = format!(
+            "{{\"x\":{{\"Records\":1}},\"Records\":[{},{{\"kinesis\":7}}]}}",
+            one("\"aGVsbG8=\"", "").trim_start_matches("{\"Records\":[").trim_end_matches("]}")
+        );
+        let got = first_records(doc.as_bytes(), 5);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].kinesis.data.0, b"hello");
+        for bad in [&b""[..], b"[]", b"{\"Records\":{}}", b"{\"Records\":[1]}", b"not json"] {
+            assert!(first_records(bad, 3).is_empty());
+        }
     }
 }

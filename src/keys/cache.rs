@@ -1,9 +1,11 @@
 //! A bounded TTL cache of decrypted wrapping keys, keyed by the KMS blob and
 //! its encryption context. Concurrent misses on one blob share one provider
-//! call; errors are never cached.
+//! call; errors are never cached. A key can be asked for ahead of its batch (`warm`): the
+//! batch's first lookup of it still counts as the miss it is.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use moka::future::Cache;
@@ -16,6 +18,9 @@ pub struct DataKeyCache {
     calls: AtomicU64,
     hits: AtomicU64,
     misses: AtomicU64,
+    /// Keys loaded by `warm` that no lookup has asked for yet (their first lookup is a miss).
+    warmed: Mutex<HashSet<Vec<u8>>>,
+    any_warmed: AtomicBool,
 }
 
 /// Counters since the cache was created (the handler reports per-invocation deltas).
@@ -53,7 +58,32 @@ impl DataKeyCache {
             calls: AtomicU64::new(0),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            warmed: Mutex::new(HashSet::new()),
+            any_warmed: AtomicBool::new(false),
         }
+    }
+
+    fn warmed(&self) -> std::sync::MutexGuard<'_, HashSet<Vec<u8>>> {
+        self.warmed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Loads the key of `blob` into the cache ahead of its lookups, counting the provider call
+    /// but no lookup. Errors are dropped: they are not cached, and the lookup meets them again.
+    pub async fn warm(&self, blob: &[u8], ctx: KeyContext<'_>) {
+        let key = cache_key(blob, ctx);
+        let load = async {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            // Marked before the call, so that a lookup waiting on this load finds the mark.
+            self.warmed().insert(key.clone());
+            self.any_warmed.store(true, Ordering::Release);
+            let result = self.provider.decrypt(blob, ctx).await.map(Arc::new);
+            tracing::debug!(provider = self.provider.name(), ok = result.is_ok(), "key provider answered (ahead)");
+            if result.is_err() {
+                self.warmed().remove(&key);
+            }
+            result
+        };
+        let _ = self.cache.try_get_with(key.clone(), load).await;
     }
 
     pub async fn get(&self, blob: &[u8], ctx: KeyContext<'_>) -> Result<Arc<WrappingKey>, KeyError> {
@@ -61,10 +91,15 @@ impl DataKeyCache {
         let load = async {
             ran.store(true, Ordering::Relaxed);
             self.calls.fetch_add(1, Ordering::Relaxed);
-            self.provider.decrypt(blob, ctx).await.map(Arc::new)
+            let key = self.provider.decrypt(blob, ctx).await.map(Arc::new);
+            tracing::debug!(provider = self.provider.name(), ok = key.is_ok(), "key provider answered");
+            key
         };
-        let result = self.cache.try_get_with(cache_key(blob, ctx), load).await;
-        let counter = if ran.load(Ordering::Relaxed) { &self.misses } else { &self.hits };
+        let key = cache_key(blob, ctx);
+        let result = self.cache.try_get_with(key.clone(), load).await;
+        let first_after_warm =
+            || self.any_warmed.load(Ordering::Acquire) && result.is_ok() && self.warmed().remove(&key);
+        let counter = if ran.load(Ordering::Relaxed) || first_after_warm() { &self.misses } else { &self.hits };
         counter.fetch_add(1, Ordering::Relaxed);
         result.map_err(|e| (*e).clone())
     }
@@ -117,5 +152,25 @@ mod tests {
         assert_eq!(provider.0.load(Ordering::SeqCst), 5);
         let s = cache.stats();
         assert_eq!((s.provider_calls, s.cache_misses, s.cache_hits), (5, 5, 18));
+    }
+
+    #[tokio::test]
+    async fn a_warmed_key_is_one_call_and_its_first_lookup_a_miss() {
+        let provider = Arc::new(Slow(AtomicU64::new(0)));
+        let cache = DataKeyCache::new(provider.clone(), 100, Duration::from_secs(60));
+        let ctx = KeyContext { key: "aws:rds:dbc-id", value: "cluster-1" };
+        // Lookups that arrive while the warm-up's call is in flight wait for it.
+        let gets = futures::future::join_all((0..3).map(|_| cache.get(b"a", ctx)));
+        let (_, keys) = tokio::join!(cache.warm(b"a", ctx), gets);
+        assert!(keys.iter().all(|k| k.as_ref().is_ok_and(|k| k.bytes() == [b'a'; 32])));
+        cache.get(b"a", ctx).await.unwrap();
+        let s = cache.stats();
+        assert_eq!((s.provider_calls, s.cache_misses, s.cache_hits), (1, 1, 3));
+        // A failed warm-up caches nothing: the lookup calls again and counts its miss.
+        cache.warm(b"bad", ctx).await;
+        assert!(cache.get(b"bad", ctx).await.is_err());
+        let s = cache.stats();
+        assert_eq!((s.provider_calls, s.cache_misses, s.cache_hits), (3, 2, 3));
+        assert_eq!(provider.0.load(Ordering::SeqCst), 3);
     }
 }

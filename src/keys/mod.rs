@@ -11,7 +11,7 @@ use std::fmt;
 use futures::future::BoxFuture;
 use zeroize::Zeroizing;
 
-pub use cache::DataKeyCache;
+pub use cache::{DataKeyCache, KeyStats};
 
 /// A plaintext wrapping key; zeroized when the last reference is dropped.
 pub struct WrappingKey(Zeroizing<Vec<u8>>);

@@ -2,6 +2,7 @@
 //! sinks. Key lookups run concurrently (`DECRYPT_CONCURRENCY`), answers keep the records' order,
 //! and the cache makes one provider call per distinct key.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use aws_lambda_events::event::kinesis::KinesisEventRecord;
@@ -48,4 +49,26 @@ pub fn lookups<'a>(
     stream::iter(records.iter().zip(sources))
         .map(move |(r, source)| lookup(&r.kinesis.data.0, source, keys))
         .buffered(concurrency.max(1))
+}
+
+/// Asks for the keys of `records` ahead of their lookups (the first records of a batch whose
+/// reading goes on), each distinct one once, `concurrency` at a time. A record that does not
+/// parse, or whose stream gives no resource id, is left to its lookup, which reports it.
+pub async fn warm(records: &[KinesisEventRecord], sources: &[Arc<Source>], keys: &DataKeyCache, concurrency: usize) {
+    let mut seen = HashSet::new();
+    let wanted: Vec<(Vec<u8>, &ResourceId)> = records
+        .iter()
+        .zip(sources)
+        .filter_map(|(r, source)| {
+            let key_blob = envelope::parse(&r.kinesis.data.0).ok()?.key_blob;
+            let resource = source.resource.as_ref().ok()?;
+            seen.insert((key_blob.clone(), resource.as_str())).then_some((key_blob, resource))
+        })
+        .collect();
+    stream::iter(wanted)
+        .for_each_concurrent(concurrency.max(1), |(blob, resource)| async move {
+            let ctx = KeyContext { key: resource.encryption_context_key(), value: resource.as_str() };
+            keys.warm(&blob, ctx).await
+        })
+        .await
 }

@@ -25,12 +25,12 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use futures::StreamExt;
-use tracing::{error, info};
+use tracing::{debug, error, info};
 
 use crate::config::env::{err, ConfigError, Env};
 use crate::das::resource::{parse_stream_arn, resource_id_of, ResourceId};
 use crate::error::Failure;
-use crate::keys::DataKeyCache;
+use crate::keys::{DataKeyCache, KeyStats};
 use crate::ocsf::Filters;
 use crate::sinks::quarantine::{QuarantineEntry, QuarantineStore};
 use crate::sinks::{BatchInfo, Chunk, Fanout};
@@ -140,11 +140,24 @@ fn sources(records: &[KinesisEventRecord], resource_override: Option<&str>) -> V
         .collect()
 }
 
+/// Asks for the keys of a batch's first records while the rest of the batch is still being read
+/// (`invoke`): each distinct key once, `DECRYPT_CONCURRENCY` at a time.
+pub async fn warm_keys(keys: &DataKeyCache, settings: &Settings, first: &[KinesisEventRecord]) {
+    let sources = sources(first, settings.resource_id.as_deref());
+    lookup::warm(first, &sources, keys, settings.decrypt_concurrency).await
+}
+
 /// Runs one batch; every stage gives up in time for the invocation to answer by `deadline`.
-pub async fn run(stages: &Stages<'_>, event: &KinesisEvent, deadline: Instant) -> (KinesisEventResponse, Summary) {
+/// `before` is the key cache's counters when the invocation began (the summary gives the
+/// difference).
+pub async fn run(
+    stages: &Stages<'_>,
+    event: &KinesisEvent,
+    deadline: Instant,
+    before: KeyStats,
+) -> (KinesisEventResponse, Summary) {
     let settings = stages.settings;
     let records = &event.records;
-    let before = stages.keys.stats();
     // The sinks' last requests need time after the last chunk: FLUSH_RESERVE_MS, or half the
     // time left when that is shorter.
     let now = Instant::now();
@@ -186,6 +199,9 @@ pub async fn run(stages: &Stages<'_>, event: &KinesisEvent, deadline: Instant) -
                 break;
             }
             Ok(Some(looked_up)) => {
+                if index == 0 {
+                    debug!("first record's key in hand");
+                }
                 workers.give(match looked_up {
                     Ok(keyed) => Ok(Job {
                         index,
@@ -206,6 +222,7 @@ pub async fn run(stages: &Stages<'_>, event: &KinesisEvent, deadline: Instant) -
         }
     }
     workers.given_all(to_decode);
+    debug!(given = to_decode, "every record's key in hand");
 
     // 3. Delivery, chunk by chunk, while the threads decode ahead.
     let batch = BatchInfo {
@@ -255,6 +272,7 @@ pub async fn run(stages: &Stages<'_>, event: &KinesisEvent, deadline: Instant) -
         }
     }
     workers.stop();
+    debug!(chunks = d.chunks, "decoded and handed to the sinks");
     let last = d.fates.cut().min(to_decode);
     if d.handed < last && d.fates.cut() > d.handed {
         // Outcomes taken but not yet flushed when the loop stopped early are not delivered.
@@ -265,6 +283,7 @@ pub async fn run(stages: &Stages<'_>, event: &KinesisEvent, deadline: Instant) -
     // 4. The sinks finish; refused events go to the quarantine.
     let Delivery { writer, mut fates, mut cut_reason, chunks, .. } = d;
     let done = writer.finish().await;
+    debug!("sinks finished");
     for e in &done.errors {
         error!(sink = e.sink, detail = %e.detail, "sink failed; reporting from its first undelivered record");
     }

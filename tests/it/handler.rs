@@ -116,6 +116,29 @@ async fn clean_batch_is_delivered_with_one_key_call_per_data_key() {
     assert_eq!(output_lines(dir.path()).len(), summary.events);
 }
 
+/// `invoke` asks for the keys of the first records while it reads the rest of the event: those
+/// calls are the batch's, its first lookup of each key still a miss, and a record the warm-up
+/// cannot read is left to the batch.
+#[tokio::test]
+async fn keys_asked_for_ahead_count_as_the_batch_s_calls_and_misses() {
+    let dir = tempfile::tempdir().unwrap();
+    let provider = flaky();
+    let fwd = forwarder(dir.path(), provider.clone(), vec![]);
+    let mut ev = event(12);
+    set_record_json(&mut ev, 5, &serde_json::json!({"type": "not an envelope"}));
+    let distinct: std::collections::HashSet<String> =
+        (0..6).filter(|&i| i != 5).map(|i| record_json(&ev, i)["key"].as_str().unwrap().to_owned()).collect();
+    let before = fwd.key_stats();
+    fwd.warm_keys(&ev.records[..6]).await;
+    assert_eq!(provider.calls.load(Ordering::SeqCst), distinct.len());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let (resp, summary) = fwd.handle_since(&ev, deadline, before).await;
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!((summary.delivered, summary.quarantined), (11, 1));
+    assert_eq!(provider.calls.load(Ordering::SeqCst), 3, "no key asked for twice");
+    assert_eq!((summary.key_provider_calls, summary.cache_misses, summary.cache_hits), (3, 3, 8));
+}
+
 #[tokio::test]
 async fn filters_drop_and_count_events() {
     let dir = tempfile::tempdir().unwrap();
