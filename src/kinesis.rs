@@ -50,6 +50,7 @@ struct WireRecord {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WireKinesis {
+    #[serde(deserialize_with = "arrival_time")]
     approximate_arrival_timestamp: SecondTimestamp,
     #[serde(deserialize_with = "base64_data")]
     data: Vec<u8>,
@@ -61,6 +62,42 @@ struct WireKinesis {
     sequence_number: String,
     #[serde(default)]
     kinesis_schema_version: Option<String>,
+}
+
+/// `approximateArrivalTimestamp`: seconds since the epoch with a decimal fraction (Kinesis gives
+/// milliseconds), as a JSON number or a numeric string, kept to the microsecond. Not the derived
+/// reading: `aws_lambda_events` 1.2 prints the number and reads the digits after its point as
+/// milliseconds, so `1764201600.5` arrives 5 ms past the second and `.98` 98 ms past it, where
+/// they are 500 and 980 ms (every arrival time whose milliseconds end in a zero is wrong).
+fn arrival_time<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SecondTimestamp, D::Error> {
+    struct Seconds;
+    impl Visitor<'_> for Seconds {
+        type Value = f64;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("seconds since the epoch")
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
+            v.parse::<f64>().map_err(|_| E::custom("invalid timestamp"))
+        }
+    }
+    let seconds = deserializer.deserialize_any(Seconds)?;
+    // An f64 holds today's seconds to about 0.24 us: rounded to the microsecond, a time given to
+    // the millisecond or the microsecond comes back exact.
+    let micros = (seconds * 1e6).round();
+    let time = (micros.is_finite() && (0.0..=i64::MAX as f64).contains(&micros))
+        .then(|| chrono::DateTime::from_timestamp_micros(micros as i64))
+        .flatten()
+        .ok_or_else(|| de::Error::custom("invalid timestamp"))?;
+    Ok(SecondTimestamp(time))
 }
 
 /// Standard base64 with padding, as Kinesis writes it, decoded from the text where it lies.
@@ -87,6 +124,11 @@ impl<'de> Deserialize<'de> for Batch {
         event.records = wire.records.into_iter().map(record).collect();
         Ok(Batch(event))
     }
+}
+
+/// One record of a Kinesis event, from its JSON value (`replay` builds records this way).
+pub fn record_from_value(value: serde_json::Value) -> serde_json::Result<KinesisEventRecord> {
+    WireRecord::deserialize(value).map(record)
 }
 
 /// The first `n` records of a Kinesis event, read without reading the rest (the `invoke` command
@@ -181,7 +223,16 @@ fn record(w: WireRecord) -> KinesisEventRecord {
 mod tests {
     use super::*;
 
-    /// Every event file in `events/` reads the same as with the derived `Deserialize`.
+    /// `derived` with the arrival times of `ours` (the one field read differently on purpose).
+    fn but_arrival(mut derived: KinesisEvent, ours: &KinesisEvent) -> KinesisEvent {
+        for (d, o) in derived.records.iter_mut().zip(&ours.records) {
+            d.kinesis.approximate_arrival_timestamp = o.kinesis.approximate_arrival_timestamp.clone();
+        }
+        derived
+    }
+
+    /// Every event file in `events/` reads the same as with the derived `Deserialize`, but for
+    /// the arrival times, which are read exactly.
     #[test]
     fn reads_as_the_derived_deserialize_does() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
@@ -193,7 +244,14 @@ mod tests {
             }
             let bytes = std::fs::read(&path).unwrap();
             let Ok(derived) = serde_json::from_slice::<KinesisEvent>(&bytes) else { continue };
-            assert_eq!(parse(&bytes).unwrap(), derived, "{}", path.display());
+            let ours = parse(&bytes).unwrap();
+            assert_eq!(ours, but_arrival(derived, &ours), "{}", path.display());
+            let text: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            for (r, t) in ours.records.iter().zip(text["Records"].as_array().unwrap()) {
+                let seconds = t["kinesis"]["approximateArrivalTimestamp"].as_f64().unwrap();
+                let ms = r.kinesis.approximate_arrival_timestamp.timestamp_millis();
+                assert_eq!(ms, (seconds * 1000.0).round() as i64, "{}", path.display());
+            }
             seen += 1;
         }
         assert!(seen >= 5, "only {seen} event files read");
@@ -210,8 +268,42 @@ mod tests {
         for (text, json) in [("aGVsbG8=", "\"aGVsbG8=\""), ("escaped", "\"aGVs\\u0062G8=\""), ("empty", "\"\"")] {
             let doc = one(json, ",\"awsRegion\":\"us-east-1\",\"unknownField\":[1,2]");
             let derived: KinesisEvent = serde_json::from_str(&doc).unwrap();
-            assert_eq!(parse(doc.as_bytes()).unwrap(), derived, "{text}");
+            let ours = parse(doc.as_bytes()).unwrap();
+            assert_eq!(ours, but_arrival(derived, &ours), "{text}");
         }
+    }
+
+    #[test]
+    fn arrival_times_are_read_exactly() {
+        let at = |arrival: &str| {
+            let doc = one("\"aGVsbG8=\"", "").replace("1764201600.5", arrival);
+            parse(doc.as_bytes()).map(|e| e.records[0].kinesis.approximate_arrival_timestamp.timestamp_micros())
+        };
+        let base = 1_764_201_600_000_000_i64;
+        for (text, micros) in [
+            ("1764201600.5", 500_000),
+            ("1764201600.98", 980_000),
+            ("1764201600.987", 987_000),
+            ("1764201600.001", 1_000),
+            ("1764201600", 0),
+            ("1764201600.0", 0),
+            ("1.7642016009E9", 900_000),
+            ("\"1764201600.25\"", 250_000),
+            ("1764201600.123456", 123_456),
+        ] {
+            assert_eq!(at(text).unwrap(), base + micros, "{text}");
+        }
+        // The derived reading, for the record: half a second read as 5 ms.
+        let derived: KinesisEvent = serde_json::from_str(&one("\"aGVsbG8=\"", "")).unwrap();
+        assert_eq!(derived.records[0].kinesis.approximate_arrival_timestamp.timestamp_subsec_millis(), 5);
+        for bad in ["-1", "\"soon\"", "null", "[]", "1e300"] {
+            assert!(at(bad).is_err(), "{bad}");
+        }
+        // A record built from a JSON value (`replay`) reads the same.
+        let doc: serde_json::Value = serde_json::from_str(&one("\"aGVsbG8=\"", "")).unwrap();
+        let record = record_from_value(doc["Records"][0].clone()).unwrap();
+        assert_eq!(record, parse(one("\"aGVsbG8=\"", "").as_bytes()).unwrap().records[0]);
+        assert_eq!(record.kinesis.approximate_arrival_timestamp.timestamp_subsec_millis(), 500);
     }
 
     #[test]

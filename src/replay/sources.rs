@@ -64,7 +64,7 @@ pub fn kinesis_record(
     region: Option<&str>,
 ) -> Result<KinesisEventRecord, ReplayError> {
     let b64 = base64::engine::general_purpose::STANDARD.encode(data);
-    serde_json::from_value(json!({
+    crate::kinesis::record_from_value(json!({
         "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": partition_key, "sequenceNumber": sequence_number,
                     "data": b64, "approximateArrivalTimestamp": arrival_secs},
         "eventSource": "aws:kinesis", "eventVersion": "1.0", "eventID": format!("{shard}:{sequence_number}"),

@@ -71,7 +71,7 @@ fn rds_format_batch_decrypts_through_kms_and_a_corrupt_record_is_quarantined() {
     let moto = Moto::start();
     let tmp = tempfile::tempdir().unwrap();
     let (event, expected) =
-        rds_batch(&moto, tmp.path(), &["--records", "12", "--engine", "mixed", "--corrupt-index", "5"]);
+        rds_batch(&moto, tmp.path(), &["--records", "12", "--engine", "mixed", "--corrupt-index", "11"]);
     let out = tmp.path().join("out");
     let (response, summary, stderr) = invoke(&event, &env(&moto, &out, &[]));
     assert_eq!(failures(&response), Vec::<String>::new(), "{stderr}");
@@ -80,10 +80,16 @@ fn rds_format_batch_decrypts_through_kms_and_a_corrupt_record_is_quarantined() {
     assert_eq!(summary["quarantine_reasons"]["esdk.frame_tag"], 1);
     assert_eq!(summary["key_provider_calls"], 3);
     assert_every_event_once(&expected, &ndjson_under(&out.join("das")));
-    let seq = expected["records"][5]["sequenceNumber"].as_str().unwrap();
+    let seq = expected["records"][11]["sequenceNumber"].as_str().unwrap();
     let q = std::fs::read_dir(out.join("quarantine")).unwrap().next().unwrap().unwrap().path();
     let entry = std::fs::read_dir(&q).unwrap().next().unwrap().unwrap().path();
     assert!(entry.file_name().unwrap().to_string_lossy().contains(seq));
+    // The entry keeps the record's arrival time exactly (1700000002.51 here: read through
+    // `aws_lambda_events` it would be 51 ms past the second instead of 510).
+    let entry: Value = serde_json::from_slice(&std::fs::read(&entry).unwrap()).unwrap();
+    let sent: Value = serde_json::from_slice(&std::fs::read(&event).unwrap()).unwrap();
+    let arrival = &sent["Records"][11]["kinesis"]["approximateArrivalTimestamp"];
+    assert_eq!(entry["approximateArrivalTimestamp"].as_f64(), arrival.as_f64(), "{arrival}");
 }
 
 #[test]
