@@ -76,7 +76,7 @@ impl Forwarder {
     /// Processes one Kinesis batch; every stage gives up in time to answer by `deadline`, and
     /// the records not done by then are reported.
     pub async fn handle_until(&self, event: &KinesisEvent, deadline: Instant) -> (KinesisEventResponse, Summary) {
-        self.handle_since(event, deadline, self.keys.stats()).await
+        self.handle_since(event, deadline, self.key_stats()).await
     }
 
     /// The key cache's counters now: what `handle_since` counts from.

@@ -67,17 +67,23 @@ impl DataKeyCache {
         self.warmed.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// One provider call, counted (what a cache miss loads).
+    async fn call(&self, blob: &[u8], ctx: KeyContext<'_>, ahead: bool) -> Result<Arc<WrappingKey>, KeyError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let key = self.provider.decrypt(blob, ctx).await.map(Arc::new);
+        tracing::debug!(provider = self.provider.name(), ok = key.is_ok(), ahead, "key provider answered");
+        key
+    }
+
     /// Loads the key of `blob` into the cache ahead of its lookups, counting the provider call
     /// but no lookup. Errors are dropped: they are not cached, and the lookup meets them again.
     pub async fn warm(&self, blob: &[u8], ctx: KeyContext<'_>) {
         let key = cache_key(blob, ctx);
         let load = async {
-            self.calls.fetch_add(1, Ordering::Relaxed);
             // Marked before the call, so that a lookup waiting on this load finds the mark.
             self.warmed().insert(key.clone());
             self.any_warmed.store(true, Ordering::Release);
-            let result = self.provider.decrypt(blob, ctx).await.map(Arc::new);
-            tracing::debug!(provider = self.provider.name(), ok = result.is_ok(), "key provider answered (ahead)");
+            let result = self.call(blob, ctx, true).await;
             if result.is_err() {
                 self.warmed().remove(&key);
             }
@@ -90,10 +96,7 @@ impl DataKeyCache {
         let ran = AtomicBool::new(false);
         let load = async {
             ran.store(true, Ordering::Relaxed);
-            self.calls.fetch_add(1, Ordering::Relaxed);
-            let key = self.provider.decrypt(blob, ctx).await.map(Arc::new);
-            tracing::debug!(provider = self.provider.name(), ok = key.is_ok(), "key provider answered");
-            key
+            self.call(blob, ctx, false).await
         };
         let key = cache_key(blob, ctx);
         let result = self.cache.try_get_with(key.clone(), load).await;
